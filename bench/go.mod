@@ -1,0 +1,3 @@
+module github.com/retrykit/retrykit/bench
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/retrykit/retrykit/examples/tracing
+
+go 1.26

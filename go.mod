@@ -1,0 +1,3 @@
+module github.com/retrykit/retrykit
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/retrykit/retrykit/otelretry
+
+go 1.26
