@@ -35,7 +35,7 @@ func Name(name string) Option {
 // success even after its timeout.
 //
 // By default an attempt is cooperative: Do waits for fn to return after its context
-// expired. See AbandonOnTimeout for functions that ignore their context.
+// expired. See Detach for functions that ignore their context.
 //
 // d == 0 is allowed and gives every attempt an already expired context: fn is still
 // called. d < 0 is an error.
@@ -203,27 +203,6 @@ func Throttle(b *Budget) Option {
 			return fmt.Errorf("retry: Throttle(%v): %w", b, err)
 		}
 		p.budget = b
-		return nil
-	}
-}
-
-// AbandonOnTimeout makes Do stop waiting for an attempt as soon as its context is done
-// (its own timeout, the call deadline or the caller's cancellation), for functions that
-// never look at their context. Each attempt then runs on a goroutine of its own:
-//
-//   - Do returns, or retries, at the timeout even if fn is still running; fn keeps
-//     running in the background until it returns, and whatever it returns then is
-//     dropped. The attempt counts as failed with its context's error.
-//   - A panic of fn while Do waits goes on to the caller of Do, as without the option.
-//     A panic after Do stopped waiting is raised again on fn's goroutine, which crashes
-//     the program as any unrecovered panic does: it is never silently lost.
-//
-// The price: a goroutine and a channel per attempt, and work that goes on after the call
-// returned (fn must be safe to run concurrently with the next attempt). Prefer a
-// function that honours its context; use this for code you cannot change.
-func AbandonOnTimeout() Option {
-	return func(p *Policy) error {
-		p.abandon = true
 		return nil
 	}
 }

@@ -24,8 +24,8 @@ type Policy struct {
 	hookList          []hooks.Hooks
 	hooks             hooks.Hooks // hookList composed
 	hasHooks          bool
+	bare              bool // nothing to time or observe: Do's first attempt needs no bookkeeping
 	budget            *Budget
-	abandon           bool
 }
 
 // New builds a Policy from options. An invalid option value is an error that names the
@@ -45,6 +45,7 @@ func New(opts ...Option) (*Policy, error) {
 	h := &p.hooks
 	p.hasHooks = h.OnStart != nil || h.OnAttempt != nil || h.OnAttemptEnd != nil || h.OnTimeout != nil ||
 		h.OnRetry != nil || h.OnGiveup != nil || h.OnDeadline != nil || h.OnDone != nil
+	p.bare = !p.hasHooks && !p.hasAttemptTimeout && !p.hasDeadline && p.budget == nil
 	return p, nil
 }
 

@@ -1,0 +1,369 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/retrykit/retrykit/hooks"
+)
+
+// Do calls fn until it succeeds or the policy says stop, and returns nil or a *Error
+// telling why it stopped. Each attempt gets a context derived from ctx that carries the
+// attempt's deadline: the earlier of its AttemptTimeout and the call's deadline.
+//
+// After a failed attempt, the first rule that applies decides:
+//
+//  1. ctx was canceled: outcome Canceled;
+//  2. the call deadline has passed (reaching it counts): Deadline;
+//  3. the error is not retryable (filters, Permanent): Permanent. An attempt whose own
+//     timeout fired is retryable whatever fn returned, unless fn returned a Permanent error;
+//  4. this attempt reached MaxTries: Exhausted (GiveUp is not consulted);
+//  5. GiveUp says stop: GaveUp;
+//  6. the budget refuses the retry: Throttled;
+//  7. the pause would end at or after the call deadline: Deadline, at once, not slept;
+//  8. otherwise the pause is taken and fn is called again.
+//
+// A ctx already canceled or past its deadline ends the call before any attempt. A panic in
+// fn goes on to the caller unchanged, after the OnAttemptEnd and OnDone hooks ran.
+//
+// Do panics if p, ctx or fn is nil: those are programming errors, not failures to retry.
+func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
+	if p == nil {
+		panic("retry: Do called on a nil *Policy (build one with retry.New)")
+	}
+	if ctx == nil {
+		panic("retry: Do called with a nil context.Context (use context.Background())")
+	}
+	if fn == nil {
+		panic("retry: Do called with a nil function")
+	}
+	if p.bare && ctx.Done() == nil {
+		// Nothing to time, observe or cancel: the first attempt needs no bookkeeping.
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		return p.run(ctx, fn, err)
+	}
+	return p.run(ctx, fn, nil)
+}
+
+// DoValue is Do for a function that returns a value: it returns the value of the
+// successful attempt, or the zero T with the error Do would return.
+func DoValue[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	if fn == nil {
+		panic("retry: DoValue called with a nil function")
+	}
+	var v T
+	err := p.Do(ctx, func(ctx context.Context) error {
+		r, err := fn(ctx)
+		if err == nil {
+			v = r
+		}
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// Wrap is the decorator: it returns a function that calls fn under p, as the seed's
+// @asyncbackoff does to a coroutine.
+func Wrap[T any](p *Policy, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
+	if p == nil || fn == nil {
+		panic("retry: Wrap needs a non-nil *Policy and function")
+	}
+	return func(ctx context.Context) (T, error) { return DoValue(ctx, p, fn) }
+}
+
+// WrapArg is the decorator for a function of one argument (the seed's db_save(data)): the
+// returned function calls fn(ctx, arg) under p, with the same arg on every attempt.
+func WrapArg[A, T any](p *Policy, fn func(context.Context, A) (T, error)) func(context.Context, A) (T, error) {
+	if p == nil || fn == nil {
+		panic("retry: WrapArg needs a non-nil *Policy and function")
+	}
+	return func(ctx context.Context, arg A) (T, error) {
+		return DoValue(ctx, p, func(ctx context.Context) (T, error) { return fn(ctx, arg) })
+	}
+}
+
+// call is the state of one call of Do; it lives on the caller's stack.
+type call struct {
+	p     *Policy
+	ctx   context.Context // the caller's, or what OnStart returned
+	info  hooks.Call
+	clock bool // whether anything needs the time: hooks, timeouts, deadlines
+
+	dl       time.Time // call deadline, valid if hasDL
+	hasDL    bool
+	ctxDL    time.Time // the caller's context deadline, valid if hasCtxDL
+	hasCtxDL bool
+
+	attempts int
+	last     error // what the last attempt returned
+	earlier  error // the most recent attempt error that no deadline or cancellation caused
+	timedOut bool  // the last attempt's own timeout fired
+	prev     time.Duration
+
+	// The attempt under way, for the hooks and the panic path.
+	a      hooks.Attempt
+	actx   context.Context // the attempt's hook context (OnAttempt's result)
+	cancel context.CancelFunc
+	inFn   bool
+}
+
+// run is Do past its argument checks. first, if not nil, is the error of a first attempt
+// that Do already made on its bare path.
+func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first error) error {
+	c := call{p: p, ctx: ctx}
+	c.ctxDL, c.hasCtxDL = ctx.Deadline()
+	c.clock = p.hasHooks || p.hasAttemptTimeout || p.hasDeadline || c.hasCtxDL
+	var now time.Time
+	if c.clock {
+		now = time.Now()
+	}
+	c.dl, c.hasDL = c.ctxDL, c.hasCtxDL
+	if p.hasDeadline {
+		if d := now.Add(p.deadline); !c.hasDL || d.Before(c.dl) {
+			c.dl, c.hasDL = d, true
+		}
+	}
+	c.info = hooks.Call{Name: p.name, MaxTries: p.maxTries, Start: now, Deadline: c.dl}
+
+	if first != nil {
+		// Only the bare path gets here: no hooks, no clock, no budget.
+		c.attempts, c.last = 1, first
+		if o, stop := c.decide(first, now); stop {
+			return c.end(o, now)
+		}
+		return c.loop(fn, c.pause(now))
+	}
+
+	if h := p.hooks.OnStart; h != nil {
+		if nctx := h(ctx, c.info); nctx != nil {
+			c.ctx = nctx
+		}
+	}
+	if err := c.ctx.Err(); err != nil {
+		return c.end(ctxOutcome(err), now)
+	}
+	if c.hasDL && !now.Before(c.dl) {
+		return c.end(hooks.Deadline, now)
+	}
+	if p.budget != nil {
+		p.budget.onCall()
+	}
+
+	panicking := true
+	defer func() {
+		if panicking {
+			c.panicked()
+		}
+	}()
+	err := c.loop(fn, now)
+	panicking = false
+	return err
+}
+
+// loop makes attempts until one of the rules ends the call.
+func (c *call) loop(fn func(context.Context) error, now time.Time) error {
+	for {
+		if err := c.ctx.Err(); err != nil {
+			return c.end(ctxOutcome(err), now)
+		}
+		if c.hasDL && !now.Before(c.dl) {
+			return c.end(hooks.Deadline, now)
+		}
+		c.attempts++
+		var err error
+		now, err = c.attempt(fn, now)
+		if err == nil {
+			return c.end(hooks.Success, now)
+		}
+		if o, stop := c.decide(err, now); stop {
+			return c.end(o, now)
+		}
+		now = c.pause(now)
+	}
+}
+
+// attempt runs fn once with the attempt's context and hooks, and returns its error and
+// the time it ended.
+func (c *call) attempt(fn func(context.Context) error, now time.Time) (time.Time, error) {
+	p := c.p
+	c.a = hooks.Attempt{Call: c.info, Number: c.attempts, Start: now}
+	var adl time.Time
+	hasADL, own := c.hasDL, false
+	if p.hasAttemptTimeout {
+		adl, hasADL, own = now.Add(p.attemptTimeout), true, true
+		if c.hasDL && !adl.Before(c.dl) {
+			// When both limits coincide the call deadline wins.
+			adl, own = c.dl, false
+		}
+	} else if c.hasDL {
+		adl = c.dl
+	}
+	c.a.Deadline = adl
+
+	c.actx = c.ctx
+	if h := p.hooks.OnAttempt; h != nil {
+		if actx := h(c.ctx, c.a); actx != nil {
+			c.actx = actx
+		}
+	}
+	fctx := c.actx
+	if hasADL && (!c.hasCtxDL || adl.Before(c.ctxDL)) {
+		fctx, c.cancel = context.WithDeadline(c.actx, adl)
+	}
+
+	c.inFn = true
+	err := fn(fctx)
+	c.inFn = false
+
+	if c.clock && (err != nil || p.hasHooks) {
+		// A success that nobody observes needs no end time.
+		now = time.Now()
+	}
+	// The own timeout fired if the attempt ran to its deadline: the context says so once
+	// its timer ran, the clock says so even before that.
+	timedOut := own && err != nil && (fctx.Err() == context.DeadlineExceeded || !now.Before(adl))
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	c.last, c.timedOut = err, timedOut
+	if p.hasHooks {
+		c.a.Duration, c.a.Err, c.a.TimedOut = now.Sub(c.a.Start), err, timedOut
+		if timedOut && p.hooks.OnTimeout != nil {
+			p.hooks.OnTimeout(c.actx, c.a)
+		}
+		if h := p.hooks.OnAttemptEnd; h != nil {
+			h(c.actx, c.a)
+		}
+	}
+	return now, err
+}
+
+// decide applies rules 1 to 7 to a failed attempt. It returns the outcome and true if the
+// call ends; otherwise it has set c.prev to the pause to take next.
+func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
+	p := c.p
+	if cerr := c.ctx.Err(); cerr != nil {
+		return ctxOutcome(cerr), true
+	}
+	if c.hasDL && !now.Before(c.dl) {
+		return hooks.Deadline, true
+	}
+	// Neither the deadline nor a cancellation caused this error.
+	c.earlier = err
+	if errors.Is(err, ErrPermanent) || !c.timedOut && !p.retryable(err) {
+		return hooks.Permanent, true
+	}
+	if p.maxTries > 0 && c.attempts >= p.maxTries {
+		return hooks.Exhausted, true
+	}
+	if len(p.giveUps) > 0 && p.givesUp(err) {
+		return hooks.GaveUp, true
+	}
+	var delay time.Duration
+	if p.backoff != nil {
+		delay = max(p.backoff.Delay(c.attempts, c.prev), 0)
+	}
+	if hint, ok := retryAfterHint(err); ok && hint > delay {
+		delay = hint
+	}
+	if p.budget != nil && !p.budget.allowRetry() {
+		return hooks.Throttled, true
+	}
+	if c.hasDL && !now.Add(delay).Before(c.dl) {
+		return hooks.Deadline, true
+	}
+	c.prev = delay
+	return 0, false
+}
+
+// pause announces the retry and waits c.prev, or until the caller's context is done (the
+// loop then sees it). It returns the time after the pause (zero when the clock is off).
+func (c *call) pause(now time.Time) time.Time {
+	if h := c.p.hooks.OnRetry; h != nil {
+		h(c.actx, c.a, c.prev)
+	}
+	if c.prev <= 0 {
+		return now
+	}
+	t := time.NewTimer(c.prev)
+	select {
+	case <-t.C:
+	case <-c.ctx.Done():
+		t.Stop()
+	}
+	if c.clock {
+		return time.Now()
+	}
+	return now
+}
+
+// end builds the call's result, runs the closing hooks and returns what Do returns.
+func (c *call) end(o hooks.Outcome, now time.Time) error {
+	var err error
+	if o != hooks.Success {
+		err = &Error{
+			Outcome:  o,
+			Attempts: c.attempts,
+			Last:     c.last,
+			name:     c.p.name,
+			timedOut: c.timedOut && o == hooks.Exhausted,
+			earlier:  c.earlier,
+		}
+	}
+	if c.p.hasHooks {
+		h := &c.p.hooks
+		r := hooks.Result{Call: c.info, Outcome: o, Attempts: c.attempts, Duration: now.Sub(c.info.Start), Err: err}
+		switch {
+		case o == hooks.Deadline:
+			if h.OnDeadline != nil {
+				h.OnDeadline(c.ctx, r)
+			}
+		case o != hooks.Success:
+			if h.OnGiveup != nil {
+				h.OnGiveup(c.ctx, r)
+			}
+		}
+		if h.OnDone != nil {
+			h.OnDone(c.ctx, r)
+		}
+	}
+	return err
+}
+
+// panicked runs while a panic unwinds through Do. A panic of fn gets its OnAttemptEnd and
+// OnDone (Outcome Panicked) so that no span stays open; a panic of a hook gets no more
+// hooks. The panic itself is not recovered: it goes on unchanged.
+func (c *call) panicked() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	if !c.inFn || !c.p.hasHooks {
+		return
+	}
+	now := time.Now()
+	h := &c.p.hooks
+	c.a.Duration, c.a.Err = now.Sub(c.a.Start), nil
+	if h.OnAttemptEnd != nil {
+		h.OnAttemptEnd(c.actx, c.a)
+	}
+	if h.OnDone != nil {
+		h.OnDone(c.ctx, hooks.Result{Call: c.info, Outcome: hooks.Panicked, Attempts: c.attempts, Duration: now.Sub(c.info.Start)})
+	}
+}
+
+// ctxOutcome maps the error of a done caller context to the call's outcome.
+func ctxOutcome(err error) hooks.Outcome {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return hooks.Deadline
+	}
+	return hooks.Canceled
+}
