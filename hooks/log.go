@@ -1,0 +1,229 @@
+package hooks
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Messages of the records that Log writes. They are stable: filters and alerts may match
+// on them.
+const (
+	msgStart      = "retry start"
+	msgAttempt    = "retry attempt"
+	msgAttemptEnd = "retry attempt end"
+	msgTimeout    = "retry attempt timeout"
+	msgRetry      = "retry scheduled"
+	msgGiveup     = "retry gave up"
+	msgDeadline   = "retry deadline"
+	msgDone       = "retry done"
+)
+
+// Attribute keys of the records that Log writes. They are stable.
+const (
+	keyOp       = "op"
+	keyMaxTries = "max_tries"
+	keyDeadline = "deadline"
+	keyAttempt  = "attempt"
+	keyDuration = "duration"
+	keyTimedOut = "timed_out"
+	keyDelay    = "delay"
+	keyError    = "error"
+	keyOutcome  = "outcome"
+	keyAttempts = "attempts"
+)
+
+// Log returns hooks that write one structured record per event to l, through
+// l.LogAttrs with the event's context, so that a handler can read values (a trace ID,
+// say) from it.
+//
+// A nil l means slog.Default(), looked up at each event, so that a later
+// slog.SetDefault takes effect.
+//
+// Every record is guarded by l.Enabled: an event whose level the handler does not
+// want allocates nothing and builds no attribute. The levels make the default Info
+// handler show what an operator needs (retries, timeouts and failures) and nothing for a
+// call that succeeded at once:
+//
+//	event         message                 level
+//	OnStart       "retry start"           Debug
+//	OnAttempt     "retry attempt"         Debug
+//	OnAttemptEnd  "retry attempt end"     Debug (a failure is also told by the retry or failure record that follows, at a higher level)
+//	OnTimeout     "retry attempt timeout" Info
+//	OnRetry       "retry scheduled"       Info
+//	OnGiveup      "retry gave up"         Error; Warn when the outcome is canceled (the caller's choice, not a fault)
+//	OnDeadline    "retry deadline"        Error
+//	OnDone        "retry done"            Debug; Error when the outcome is panicked (no other record tells of a panic)
+//
+// The attribute keys are stable; an attribute marked "when set" is left out otherwise:
+//
+//	op         string    Call.Name, in every record ("" when the policy has no Name)
+//	max_tries  int       Call.MaxTries (start, when limited)
+//	deadline   time      Call.Deadline (start) or Attempt.Deadline (attempt), when set
+//	attempt    int       Attempt.Number (attempt, attempt end, timeout, scheduled)
+//	duration   duration  Attempt.Duration (attempt end, timeout) or Result.Duration (gave up, deadline, done)
+//	timed_out  bool      Attempt.TimedOut (attempt end)
+//	delay      duration  the pause before the next attempt (scheduled)
+//	error      error     Attempt.Err or Result.Err, when not nil
+//	outcome    string    Result.Outcome.String() (gave up, deadline, done)
+//	attempts   int       Result.Attempts (gave up, deadline, done)
+//
+// Durations are slog Duration values: a JSON handler writes them in nanoseconds, a text
+// handler as "1.5s".
+func Log(l *slog.Logger) Hooks {
+	h := logHooks{l: l}
+	return Hooks{
+		OnStart:      h.onStart,
+		OnAttempt:    h.onAttempt,
+		OnAttemptEnd: h.onAttemptEnd,
+		OnTimeout:    h.onTimeout,
+		OnRetry:      h.onRetry,
+		OnGiveup:     h.onGiveup,
+		OnDeadline:   h.onDeadline,
+		OnDone:       h.onDone,
+	}
+}
+
+type logHooks struct {
+	l *slog.Logger // nil: slog.Default() at each event
+}
+
+func (h logHooks) logger() *slog.Logger {
+	if h.l != nil {
+		return h.l
+	}
+	return slog.Default()
+}
+
+// The attributes of each record are gathered in a fixed array on the stack, so that an
+// enabled record costs what the handler costs and no more.
+
+func (h logHooks) onStart(ctx context.Context, c Call) context.Context {
+	l := h.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return nil
+	}
+	var as [3]slog.Attr
+	as[0] = slog.String(keyOp, c.Name)
+	n := 1
+	if c.MaxTries > 0 {
+		as[n] = slog.Int(keyMaxTries, c.MaxTries)
+		n++
+	}
+	if !c.Deadline.IsZero() {
+		as[n] = slog.Time(keyDeadline, c.Deadline)
+		n++
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, msgStart, as[:n]...)
+	return nil
+}
+
+func (h logHooks) onAttempt(ctx context.Context, a Attempt) context.Context {
+	l := h.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return nil
+	}
+	as := [3]slog.Attr{slog.String(keyOp, a.Call.Name), slog.Int(keyAttempt, a.Number)}
+	n := 2
+	if !a.Deadline.IsZero() {
+		as[n] = slog.Time(keyDeadline, a.Deadline)
+		n++
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, msgAttempt, as[:n]...)
+	return nil
+}
+
+func (h logHooks) onAttemptEnd(ctx context.Context, a Attempt) {
+	l := h.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	as := [5]slog.Attr{
+		slog.String(keyOp, a.Call.Name),
+		slog.Int(keyAttempt, a.Number),
+		slog.Duration(keyDuration, a.Duration),
+		slog.Bool(keyTimedOut, a.TimedOut),
+	}
+	n := 4
+	if a.Err != nil {
+		as[n] = slog.Any(keyError, a.Err)
+		n++
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, msgAttemptEnd, as[:n]...)
+}
+
+func (h logHooks) onTimeout(ctx context.Context, a Attempt) {
+	l := h.logger()
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	as := [4]slog.Attr{
+		slog.String(keyOp, a.Call.Name),
+		slog.Int(keyAttempt, a.Number),
+		slog.Duration(keyDuration, a.Duration),
+	}
+	n := 3
+	if a.Err != nil {
+		as[n] = slog.Any(keyError, a.Err)
+		n++
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, msgTimeout, as[:n]...)
+}
+
+func (h logHooks) onRetry(ctx context.Context, a Attempt, delay time.Duration) {
+	l := h.logger()
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	as := [4]slog.Attr{
+		slog.String(keyOp, a.Call.Name),
+		slog.Int(keyAttempt, a.Number),
+		slog.Duration(keyDelay, delay),
+	}
+	n := 3
+	if a.Err != nil {
+		as[n] = slog.Any(keyError, a.Err)
+		n++
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, msgRetry, as[:n]...)
+}
+
+func (h logHooks) onGiveup(ctx context.Context, r Result) {
+	level := slog.LevelError
+	if r.Outcome == Canceled {
+		level = slog.LevelWarn
+	}
+	h.result(ctx, level, msgGiveup, r)
+}
+
+func (h logHooks) onDeadline(ctx context.Context, r Result) {
+	h.result(ctx, slog.LevelError, msgDeadline, r)
+}
+
+func (h logHooks) onDone(ctx context.Context, r Result) {
+	level := slog.LevelDebug
+	if r.Outcome == Panicked {
+		level = slog.LevelError
+	}
+	h.result(ctx, level, msgDone, r)
+}
+
+// result writes the record of an event that describes the whole call.
+func (h logHooks) result(ctx context.Context, level slog.Level, msg string, r Result) {
+	l := h.logger()
+	if !l.Enabled(ctx, level) {
+		return
+	}
+	as := [5]slog.Attr{
+		slog.String(keyOp, r.Call.Name),
+		slog.String(keyOutcome, r.Outcome.String()),
+		slog.Int(keyAttempts, r.Attempts),
+		slog.Duration(keyDuration, r.Duration),
+	}
+	n := 4
+	if r.Err != nil {
+		as[n] = slog.Any(keyError, r.Err)
+		n++
+	}
+	l.LogAttrs(ctx, level, msg, as[:n]...)
+}

@@ -1,0 +1,147 @@
+package hooks
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Stats counts the events of every call made through its [Stats.Hooks]: the statistics
+// of aiomisc's asyncbackoff (attempts, done, errors, cancels, sum_time) plus how calls
+// ended (successes, giveups, deadlines).
+//
+// Stats is lock-free: each event is one or two atomic additions and allocates nothing.
+// One Stats may serve any number of policies and concurrent calls at once; pass its
+// Hooks to each of them. The zero value is ready to use. A Stats must not be copied
+// after first use.
+type Stats struct {
+	calls     atomic.Int64
+	attempts  atomic.Int64
+	done      atomic.Int64
+	errors    atomic.Int64
+	cancels   atomic.Int64
+	sumTime   atomic.Int64 // nanoseconds
+	successes atomic.Int64
+	giveups   atomic.Int64
+	deadlines atomic.Int64
+}
+
+// StatsSnapshot is a copy of the counters of a [Stats]. What increments each field, and
+// where it differs from aiomisc's BackoffStatistic:
+//
+//   - Calls: OnStart, once per call. (aiomisc has no such counter.)
+//   - Attempts: OnAttempt, once per attempt started. Same as aiomisc's attempts.
+//   - Done: OnAttemptEnd, once per attempt ended, whatever its result (a panic of fn
+//     included). Same as aiomisc's done.
+//   - Errors: OnAttemptEnd whose Attempt.Err is not nil, that is every failed attempt,
+//     retryable or not. aiomisc counts only the errors its exceptions filter retries; the
+//     hooks cannot see the filter, and an honest count of failures is the more useful
+//     figure. An attempt that returned nil after its timeout fired is a success, not an
+//     error, as it is for the engine.
+//   - Cancels: calls that ended with Outcome Canceled (counted at OnDone), whether the
+//     caller's context was canceled during an attempt, during a pause or before the first
+//     attempt. aiomisc counts a CancelledError raised during an attempt; since a
+//     cancellation always ends the call, both count at most one per call, but aiomisc
+//     misses the cancellations that land in a pause.
+//   - SumTime: the sum of Attempt.Duration at OnAttemptEnd and of the delay at OnRetry,
+//     that is the time spent in attempts plus the pauses between them, like aiomisc's
+//     sum_time. A pause is counted in full when it is scheduled, even if a cancellation
+//     cuts it short; a pause that would have overrun the deadline is never scheduled and
+//     not counted.
+//   - Successes: OnDone with Outcome Success. (aiomisc has no such counter.)
+//   - Giveups: OnGiveup, every failed call but those ended by the deadline: Exhausted,
+//     Canceled, GaveUp, Permanent, Throttled. (aiomisc has no such counter.)
+//   - Deadlines: OnDeadline, calls ended by their deadline. (aiomisc has no such counter.)
+//
+// A call whose fn panicked counts in Calls and not in Successes, Giveups or Deadlines.
+//
+// Each field is exact, but a snapshot taken while calls are running is not one instant
+// of all counters. It is read in the reverse order of the events, so that, for events
+// in the engine's order, it never shows more of a later event than of the one before
+// it: Errors <= Done <= Attempts, Cancels <= Giveups, and
+// Successes+Giveups+Deadlines <= Calls.
+type StatsSnapshot struct {
+	Calls     int64
+	Attempts  int64
+	Done      int64
+	Errors    int64
+	Cancels   int64
+	SumTime   time.Duration
+	Successes int64
+	Giveups   int64
+	Deadlines int64
+}
+
+// NewStats returns a new Stats with every counter at zero.
+func NewStats() *Stats {
+	return new(Stats)
+}
+
+// Hooks returns the hooks that feed s. Every Hooks returned by one Stats adds to the
+// same counters.
+func (s *Stats) Hooks() Hooks {
+	return Hooks{
+		OnStart:      s.onStart,
+		OnAttempt:    s.onAttempt,
+		OnAttemptEnd: s.onAttemptEnd,
+		OnRetry:      s.onRetry,
+		OnGiveup:     s.onGiveup,
+		OnDeadline:   s.onDeadline,
+		OnDone:       s.onDone,
+	}
+}
+
+// Snapshot returns the current values of the counters.
+func (s *Stats) Snapshot() StatsSnapshot {
+	// Later events first: see StatsSnapshot.
+	var r StatsSnapshot
+	r.Cancels = s.cancels.Load()
+	r.Successes = s.successes.Load()
+	r.Giveups = s.giveups.Load()
+	r.Deadlines = s.deadlines.Load()
+	r.Errors = s.errors.Load()
+	r.Done = s.done.Load()
+	r.SumTime = time.Duration(s.sumTime.Load())
+	r.Attempts = s.attempts.Load()
+	r.Calls = s.calls.Load()
+	return r
+}
+
+func (s *Stats) onStart(_ context.Context, _ Call) context.Context {
+	s.calls.Add(1)
+	return nil
+}
+
+func (s *Stats) onAttempt(_ context.Context, _ Attempt) context.Context {
+	s.attempts.Add(1)
+	return nil
+}
+
+func (s *Stats) onAttemptEnd(_ context.Context, a Attempt) {
+	s.sumTime.Add(int64(a.Duration))
+	s.done.Add(1)
+	if a.Err != nil {
+		s.errors.Add(1) // after done: see Snapshot
+	}
+}
+
+func (s *Stats) onRetry(_ context.Context, _ Attempt, delay time.Duration) {
+	s.sumTime.Add(int64(delay))
+}
+
+func (s *Stats) onGiveup(_ context.Context, _ Result) {
+	s.giveups.Add(1)
+}
+
+func (s *Stats) onDeadline(_ context.Context, _ Result) {
+	s.deadlines.Add(1)
+}
+
+func (s *Stats) onDone(_ context.Context, r Result) {
+	switch r.Outcome {
+	case Success:
+		s.successes.Add(1)
+	case Canceled:
+		s.cancels.Add(1) // after giveups (OnGiveup came first): see Snapshot
+	}
+}
