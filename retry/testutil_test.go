@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -32,3 +33,5 @@ type counter struct{ n atomic.Int64 }
 func (c *counter) add() int       { return int(c.n.Add(1)) }
 func (c *counter) count() int     { return int(c.n.Load()) }
 func sec(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+func goexitNow() { runtime.Goexit() }
