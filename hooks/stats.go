@@ -53,7 +53,9 @@ type Stats struct {
 //     Canceled, GaveUp, Permanent, Throttled. (aiomisc has no such counter.)
 //   - Deadlines: OnDeadline, calls ended by their deadline. (aiomisc has no such counter.)
 //
-// A call whose fn panicked counts in Calls and not in Successes, Giveups or Deadlines.
+// A call whose fn panicked counts in Calls, Attempts and Done, and nowhere else: its
+// attempt ended with a nil Attempt.Err (a panic is not an error value), and its outcome
+// Panicked has no counter.
 //
 // Each field is exact, but a snapshot taken while calls are running is not one instant
 // of all counters. It is read in the reverse order of the events, so that, for events
