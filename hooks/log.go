@@ -55,7 +55,7 @@ const (
 //	OnDeadline    "retry deadline"        Error
 //	OnDone        "retry done"            Debug; Error when the outcome is panicked (no other record tells of a panic)
 //
-// The attribute keys are stable; an attribute marked "when set" is left out otherwise:
+// The attribute keys are stable; an attribute marked "when ..." is left out otherwise:
 //
 //	op         string    Call.Name, in every record ("" when the policy has no Name)
 //	max_tries  int       Call.MaxTries (start, when limited)
@@ -70,6 +70,10 @@ const (
 //
 // Durations are slog Duration values: a JSON handler writes them in nanoseconds, a text
 // handler as "1.5s".
+//
+// With slog.HandlerOptions.AddSource, a record's source is in this package: the
+// records are written by the hooks, which the retry engine calls, not by the caller's
+// code.
 func Log(l *slog.Logger) Hooks {
 	h := logHooks{l: l}
 	return Hooks{
