@@ -1,33 +1,98 @@
 package retry
 
 import (
-	"errors"
+	"sync"
 	"time"
 )
 
-// PLACEHOLDER(issue 3): the full delay-hint contract lands here.
-
-// WithRetryAfter attaches a server's delay hint d to err.
-func WithRetryAfter(err error, d time.Duration) error { return &retryAfterError{err, d} }
+// WithRetryAfter attaches a server's delay hint d to err: the pause before the next
+// attempt is then at least d (max(d, the backoff's pause)). As any pause, it is never
+// slept past the call's deadline: a hint that would end at or after it ends the call at
+// once with outcome Deadline, so that a caller with a deadline is not held up by a server
+// asking for more time than the call has left.
+//
+// The result's message is err's, and it matches whatever err matches with errors.Is and
+// errors.As. WithRetryAfter(nil, d) is nil. A negative d counts as 0.
+//
+// Any error type can carry a hint without this function: the engine looks, through
+// Unwrap (as errors.As does), for the first error in the chain with a method
+//
+//	RetryAfter() time.Duration
+//
+// For HTTP responses, package retryhttp reads the Retry-After header.
+func WithRetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, d: d}
+}
 
 type retryAfterError struct {
 	err error
 	d   time.Duration
 }
 
-func (e *retryAfterError) Error() string             { return e.err.Error() }
-func (e *retryAfterError) Unwrap() error             { return e.err }
+func (e *retryAfterError) Error() string { return e.err.Error() }
+
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter returns the hint: the shortest pause the server asked for.
 func (e *retryAfterError) RetryAfter() time.Duration { return e.d }
 
+// retryAfterer is the delay-hint method contract.
 type retryAfterer interface {
 	error
 	RetryAfter() time.Duration
 }
 
-// retryAfterHint finds a delay hint in err's chain.
+// retryAfterHint finds the delay hint of the first error in err's tree that has a
+// RetryAfter() time.Duration method, in the order of errors.As: err, then a depth-first
+// walk of what Unwrap returns, asking each As method on the way. A negative hint counts
+// as 0.
+//
+// It runs after every failed attempt and allocates nothing. errors.AsType would give the
+// same answer but allocates a target for every error with an As method that it meets;
+// here the targets come from a pool.
 func retryAfterHint(err error) (time.Duration, bool) {
-	if h, ok := errors.AsType[retryAfterer](err); ok {
-		return h.RetryAfter(), true
+	for err != nil {
+		if h, ok := err.(retryAfterer); ok {
+			return max(h.RetryAfter(), 0), true
+		}
+		if x, ok := err.(interface{ As(any) bool }); ok {
+			if d, ok := asHint(x); ok {
+				return max(d, 0), true
+			}
+		}
+		switch x := err.(type) {
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				if d, ok := retryAfterHint(e); ok {
+					return d, true
+				}
+			}
+			return 0, false
+		default:
+			return 0, false
+		}
 	}
 	return 0, false
+}
+
+// hintTargets holds the targets given to As methods: a *retryAfterer, as errors.AsType
+// would pass.
+var hintTargets = sync.Pool{New: func() any { return new(retryAfterer) }}
+
+// asHint asks an As method for a delay hint.
+func asHint(x interface{ As(any) bool }) (time.Duration, bool) {
+	target := hintTargets.Get().(*retryAfterer)
+	ok := x.As(target)
+	h := *target
+	*target = nil // the pool must not keep the error alive
+	hintTargets.Put(target)
+	if !ok || h == nil {
+		return 0, false
+	}
+	return h.RetryAfter(), true
 }

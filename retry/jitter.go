@@ -1,0 +1,115 @@
+package retry
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// randInt64N returns a uniform number in [0, n). It is math/rand/v2's top-level Int64N,
+// which draws from a per-thread generator: no lock and no allocation on the hot path.
+// Tests replace it with a seeded generator so that distribution tests are reproducible.
+var randInt64N = rand.Int64N
+
+// uniform returns a uniform duration in [lo, hi], both included; lo when hi <= lo.
+func uniform(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	n := int64(hi - lo)
+	if n < math.MaxInt64 {
+		n++
+	}
+	return lo + time.Duration(randInt64N(n))
+}
+
+// FullJitter pauses a uniformly random time in [0, d], where d is b's pause: the "Full
+// Jitter" of the AWS Architecture Blog's "Exponential Backoff And Jitter". Of the
+// jittered strategies it spreads a fleet's retries best and does the least work in all;
+// its mean pause is d/2, and a pause may be very short.
+//
+//	retry.FullJitter(retry.Exponential(100*time.Millisecond, 2, 10*time.Second))
+func FullJitter(b Backoff) Backoff { return fullJitter{b} }
+
+type fullJitter struct{ b Backoff }
+
+func (j fullJitter) Delay(attempt int, prev time.Duration) time.Duration {
+	return uniform(0, j.b.Delay(attempt, prev))
+}
+
+func (j fullJitter) String() string { return fmt.Sprintf("FullJitter(%v)", j.b) }
+
+func (j fullJitter) check() error { return checkInner(j.b) }
+
+// EqualJitter pauses d/2 plus a uniformly random time in [0, d/2], where d is b's pause:
+// the "Equal Jitter" of the AWS Architecture Blog's "Exponential Backoff And Jitter".
+// It keeps at least half of b's pause, for a mean of 3d/4, at the price of less spread
+// than FullJitter.
+func EqualJitter(b Backoff) Backoff { return equalJitter{b} }
+
+type equalJitter struct{ b Backoff }
+
+func (j equalJitter) Delay(attempt int, prev time.Duration) time.Duration {
+	d := j.b.Delay(attempt, prev)
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return uniform(half, d)
+}
+
+func (j equalJitter) String() string { return fmt.Sprintf("EqualJitter(%v)", j.b) }
+
+func (j equalJitter) check() error { return checkInner(j.b) }
+
+// checkInner checks the strategy a jitter wraps, so that a problem deep inside, such as
+// FullJitter(Exponential(-time.Second, 2, time.Minute)), is reported by New.
+func checkInner(b Backoff) error {
+	if b == nil {
+		return errNilBackoff
+	}
+	return checkBackoff(b)
+}
+
+// Decorrelated pauses base after the first failure, then min(max, a uniformly random time
+// in [base, 3*prev]), where prev is the pause taken before the attempt that failed: the
+// "Decorrelated Jitter" of the AWS Architecture Blog's "Exponential Backoff And Jitter".
+// Each pause grows from the previous one rather than from the attempt number, so the
+// pauses of callers that started together drift apart; the mean grows by about 1.5x per
+// retry until max is reached. A delay hint longer than the pause (see WithRetryAfter)
+// becomes the prev of the next pause, so the strategy continues from the server's pace.
+//
+// base must be positive and max at least base: otherwise New fails.
+func Decorrelated(base, max time.Duration) Backoff {
+	return decorrelated{base: base, max: max}
+}
+
+type decorrelated struct{ base, max time.Duration }
+
+func (d decorrelated) Delay(_ int, prev time.Duration) time.Duration {
+	if prev <= 0 {
+		return min(d.base, d.max)
+	}
+	hi := prev * 3
+	if prev > (math.MaxInt64-1)/3 {
+		hi = math.MaxInt64 - 1
+	}
+	return min(d.max, uniform(d.base, hi))
+}
+
+func (d decorrelated) String() string {
+	return "Decorrelated(" + d.base.String() + ", " + d.max.String() + ")"
+}
+
+func (d decorrelated) check() error {
+	switch {
+	case d.base < 0:
+		return errNegativeBase
+	case d.base == 0:
+		return errZeroBase
+	case d.max < d.base:
+		return errMaxBelowBase
+	}
+	return nil
+}
