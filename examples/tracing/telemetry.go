@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// serviceName is the service.name of the example's telemetry unless OTEL_SERVICE_NAME
+// or OTEL_RESOURCE_ATTRIBUTES say otherwise.
+const serviceName = "retrykit-example"
+
+// telemetry is the OpenTelemetry SDK set up for one run: spans go to the in-memory
+// store that the trees read (and to OTLP when the environment asks for it), metrics to
+// a manual reader that the summary reads (and to OTLP and Prometheus when asked).
+type telemetry struct {
+	tp       *sdktrace.TracerProvider
+	mp       *sdkmetric.MeterProvider
+	spans    *spanStore
+	reader   *sdkmetric.ManualReader
+	registry *prometheus.Registry // nil unless Prometheus /metrics is served
+	exports  []string             // where else the telemetry goes, for the banner
+	warn     *warnOnce
+}
+
+// warnOnce reports the first telemetry error on stderr and drops the others: a down
+// collector is worth one line, not one per export.
+type warnOnce struct {
+	once sync.Once
+	w    io.Writer
+}
+
+// Handle implements otel.ErrorHandler.
+func (o *warnOnce) Handle(err error) {
+	if err == nil {
+		return
+	}
+	o.once.Do(func() {
+		fmt.Fprintf(o.w, "tracing: telemetry export failed, going on without it "+
+			"(further export errors are not shown): %v\n", err)
+	})
+}
+
+func setupTelemetry(ctx context.Context, cfg *config, stderr io.Writer) (*telemetry, error) {
+	t := &telemetry{
+		spans:  newSpanStore(),
+		reader: sdkmetric.NewManualReader(),
+		warn:   &warnOnce{w: stderr},
+	}
+	// The SDK and the exporters report what goes wrong in the background (a collector
+	// that refuses a batch) through the global handler.
+	otel.SetErrorHandler(t.warn)
+
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", serviceName)),
+		resource.WithFromEnv(), // OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES win
+		resource.WithTelemetrySDK(),
+	)
+	if err != nil {
+		t.warn.Handle(err) // a malformed OTEL_RESOURCE_ATTRIBUTES: go on with what was read
+	}
+
+	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSpanProcessor(t.spans)}
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(t.reader)}
+
+	if otlpWanted("TRACES") {
+		exp, proto, err := newOTLPTraceExporter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+		t.exports = append(t.exports, "traces: OTLP "+proto)
+	}
+	if otlpWanted("METRICS") {
+		exp, proto, err := newOTLPMetricExporter(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp)))
+		t.exports = append(t.exports, "metrics: OTLP "+proto)
+	}
+	if cfg.metricsAddr != "" || cfg.metricsListener != nil {
+		t.registry = prometheus.NewRegistry()
+		exp, err := otelprom.New(
+			otelprom.WithRegisterer(t.registry),
+			// The default, named so that the names the dashboard queries stay put:
+			// retry.call.duration (unit s) becomes retry_call_duration_seconds,
+			// retry.call.attempts (unit {attempt}, an annotation) retry_call_attempts.
+			otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus exporter: %w", err)
+		}
+		mpOpts = append(mpOpts, sdkmetric.WithReader(exp))
+	}
+
+	t.tp = sdktrace.NewTracerProvider(tpOpts...)
+	t.mp = sdkmetric.NewMeterProvider(mpOpts...)
+	return t, nil
+}
+
+// metricsHandler serves the Prometheus exposition of the retry metrics.
+func (t *telemetry) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{})
+}
+
+// shutdown flushes and stops the providers. A collector that does not answer within
+// the timeout costs a warning, not the run.
+func (t *telemetry) shutdown(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	t.warn.Handle(errors.Join(t.tp.Shutdown(ctx), t.mp.Shutdown(ctx)))
+}
+
+// otlpWanted tells whether the standard environment asks for OTLP export of signal
+// ("TRACES" or "METRICS"): an endpoint is set, and OTEL_<signal>_EXPORTER is not none.
+func otlpWanted(signal string) bool {
+	if strings.EqualFold(os.Getenv("OTEL_"+signal+"_EXPORTER"), "none") {
+		return false
+	}
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" ||
+		os.Getenv("OTEL_EXPORTER_OTLP_"+signal+"_ENDPOINT") != ""
+}
+
+// otlpProtocol is the OTLP protocol the environment asks for signal: grpc or
+// http/protobuf (the default of the specification).
+func otlpProtocol(signal string) string {
+	p := os.Getenv("OTEL_EXPORTER_OTLP_" + signal + "_PROTOCOL")
+	if p == "" {
+		p = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if p == "grpc" {
+		return p
+	}
+	return "http/protobuf" // http/json has no Go exporter: protobuf it is
+}
+
+// The exporters read the rest of the OTEL_EXPORTER_OTLP_* environment themselves
+// (endpoint, headers, timeout, certificates, compression).
+func newOTLPTraceExporter(ctx context.Context) (sdktrace.SpanExporter, string, error) {
+	proto := otlpProtocol("TRACES")
+	var exp sdktrace.SpanExporter
+	var err error
+	if proto == "grpc" {
+		exp, err = otlptracegrpc.New(ctx)
+	} else {
+		exp, err = otlptracehttp.New(ctx)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("OTLP trace exporter: %w", err)
+	}
+	return exp, proto, nil
+}
+
+func newOTLPMetricExporter(ctx context.Context) (sdkmetric.Exporter, string, error) {
+	proto := otlpProtocol("METRICS")
+	var exp sdkmetric.Exporter
+	var err error
+	if proto == "grpc" {
+		exp, err = otlpmetricgrpc.New(ctx)
+	} else {
+		exp, err = otlpmetrichttp.New(ctx)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("OTLP metric exporter: %w", err)
+	}
+	return exp, proto, nil
+}
