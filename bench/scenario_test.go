@@ -80,44 +80,47 @@ type work struct {
 	first, last  time.Time // the deadlines of the first and last such attempts
 }
 
-func (w *work) attempt(context.Context) error {
-	w.attempts++
-	w.inCall++
-	if w.inCall <= w.failures {
-		return errTransient
-	}
-	return nil
-}
-
-// attemptDeadline is attempt that also records the deadline on its context.
-func (w *work) attemptDeadline(ctx context.Context) error {
-	if d, ok := ctx.Deadline(); ok {
-		if w.withDeadline == 0 {
-			w.first = d
-		}
-		w.withDeadline++
-		w.last = d
-	}
-	return w.attempt(ctx)
-}
-
-// attemptCancel is attempt that also records whether its context can be canceled.
-func (w *work) attemptCancel(ctx context.Context) error {
-	if ctx.Done() != nil {
-		w.cancelable++
-	}
-	return w.attempt(ctx)
-}
-
-// attemptFor picks the attempt function that records what s checks.
+// attemptFor returns the attempt function that records what s checks. It is a closure
+// over w rather than a method value, which would add a call to every attempt.
 func (w *work) attemptFor(s scenario) func(context.Context) error {
 	switch {
 	case !s.timeout:
-		return w.attempt
+		return func(context.Context) error {
+			w.attempts++
+			w.inCall++
+			if w.inCall <= w.failures {
+				return errTransient
+			}
+			return nil
+		}
 	case s.mark == markDeadline:
-		return w.attemptDeadline
+		return func(ctx context.Context) error {
+			if d, ok := ctx.Deadline(); ok {
+				if w.withDeadline == 0 {
+					w.first = d
+				}
+				w.withDeadline++
+				w.last = d
+			}
+			w.attempts++
+			w.inCall++
+			if w.inCall <= w.failures {
+				return errTransient
+			}
+			return nil
+		}
 	default:
-		return w.attemptCancel
+		return func(ctx context.Context) error {
+			if ctx.Done() != nil {
+				w.cancelable++
+			}
+			w.attempts++
+			w.inCall++
+			if w.inCall <= w.failures {
+				return errTransient
+			}
+			return nil
+		}
 	}
 }
 
@@ -340,4 +343,18 @@ func TestE_Budget(t *testing.T) {
 		}
 		t.Run(l.name, func(t *testing.T) { testParallel(t, l.budget(t), scenarioA) })
 	}
+}
+
+var clockSink time.Time
+
+// BenchmarkClock measures one time.Now(), which the hooks path and the retry budget pay
+// for: on virtual machines it ranges from about 20 to over 100 ns, and the report puts
+// the figure next to the machine's description.
+func BenchmarkClock(b *testing.B) {
+	b.Run("lib=time.Now", func(b *testing.B) {
+		b.ReportAllocs()
+		for range b.N {
+			clockSink = time.Now()
+		}
+	})
 }
