@@ -253,7 +253,7 @@ func TestSpanTimes(t *testing.T) {
 			t.Fatalf("%d spans, want 3", len(ended))
 		}
 		want := []struct{ start, end time.Duration }{
-			{0, 30 * time.Millisecond},                      // attempt 1
+			{0, 30 * time.Millisecond},                       // attempt 1
 			{130 * time.Millisecond, 150 * time.Millisecond}, // attempt 2, after the pause
 			{0, 150 * time.Millisecond},                      // the call
 		}
