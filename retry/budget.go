@@ -221,3 +221,23 @@ func (b *Budget) allowRetry() bool {
 		}
 	}
 }
+
+// refundRetry gives back a retry that allowRetry took but that will not be made: the
+// engine consults the budget before the deadline rule (a refusal is Throttled even when
+// the pause would also outlast the deadline), so a call that then ends with Deadline
+// returns the retry it was charged. The retry is taken back from the current bucket; if
+// a bucket boundary passed since allowRetry, the refund is lost, and the window merely
+// counts one retry too many until it slides.
+func (b *Budget) refundRetry() {
+	ep := b.epoch()
+	w := &b.retries[ep%budgetBuckets]
+	for {
+		old := w.Load()
+		if uint32(old>>32) != ep || old&math.MaxUint32 == 0 {
+			return
+		}
+		if w.CompareAndSwap(old, old-1) {
+			return
+		}
+	}
+}

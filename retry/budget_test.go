@@ -127,6 +127,31 @@ func TestBudgetReserveRefills(t *testing.T) {
 	})
 }
 
+func TestBudgetRefund(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBudget(0, 1) // 10 retries per window
+		if got := drain(b, 100); got != 10 {
+			t.Fatalf("%d retries, want 10", got)
+		}
+		b.refundRetry()
+		b.refundRetry()
+		if got := drain(b, 100); got != 2 {
+			t.Errorf("after 2 refunds: %d retries, want 2", got)
+		}
+		// Nothing to give back once a new bucket began: the refund is lost, not taken
+		// from the retries of another second.
+		time.Sleep(time.Second)
+		b.refundRetry()
+		if got := drain(b, 100); got != 0 {
+			t.Errorf("after a refund in an empty bucket: %d retries, want 0", got)
+		}
+		time.Sleep(9 * time.Second) // the first bucket left the window
+		if got := drain(b, 100); got != 10 {
+			t.Errorf("after the window slid: %d retries, want 10", got)
+		}
+	})
+}
+
 func TestThrottleChecks(t *testing.T) {
 	tests := []struct {
 		b    *Budget

@@ -14,12 +14,15 @@ import (
 // The result's message is err's, and it matches whatever err matches with errors.Is and
 // errors.As. WithRetryAfter(nil, d) is nil. A negative d counts as 0.
 //
-// Any error type can carry a hint without this function: the engine looks, through
-// Unwrap (as errors.As does), for the first error in the chain with a method
+// Any error type can carry a hint without this function: after a failed attempt the
+// engine takes the first error in the attempt error's tree, searched as errors.As
+// searches it (Unwrap and As methods), that has a method
 //
 //	RetryAfter() time.Duration
 //
-// For HTTP responses, package retryhttp reads the Retry-After header.
+// The outermost hint wins, so a caller can override a hint found deeper in the chain.
+// With a Decorrelated backoff the pause taken, hint included, is the prev of the next
+// pause. For HTTP responses, package retryhttp reads the Retry-After header.
 func WithRetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil
