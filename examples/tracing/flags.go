@@ -31,7 +31,7 @@ type config struct {
 	loop        bool   // with metricsAddr: repeat the workload until interrupted
 
 	// Set by tests only.
-	metricsListener net.Listener       // used instead of listening on metricsAddr
+	metricsListener net.Listener        // used instead of listening on metricsAddr
 	workloadDone    func(pass *passLog) // called after each pass of the workload
 }
 
@@ -52,6 +52,21 @@ Flags:
 // flag.ErrHelp.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
+	fs := newFlagSet(cfg, stderr)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// newFlagSet defines the flags, which set the fields of cfg.
+func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tracing", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -81,17 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.loop, "loop", false,
 		"with -metrics-addr: run the workload again and again until\n"+
 			"interrupted (without it the example holds after one pass)")
-
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
-	}
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return fs
 }
 
 // check rejects values the workload cannot honour; the retry options themselves are
