@@ -48,6 +48,9 @@ const maxStripes = 64
 // clock read and an atomic add on one of several counter stripes, chosen at random so
 // that cores do not contend for one cache line; it never locks and never allocates.
 // Checking a retry sums the window and updates it with compare-and-swap.
+//
+// The window follows time.Now: in tests under testing/synctest, make the budget inside
+// the bubble so that it runs on the bubble's clock, and the counts are exact.
 type Budget struct {
 	ratio        float64
 	minPerSecond int
