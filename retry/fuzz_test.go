@@ -60,30 +60,34 @@ var fuzzScriptSeeds = []string{
 	strings.Repeat("\x01", 80),
 	// deadline: Pause(0s) filter=OnType hooks=true rawCtxErr=true ctx=deadline(6ms) steps=[16ms:fatal 16ms:fatal 16ms:fatal]
 	strings.Repeat("\xff", 80),
-	// permanent: Deadline(190ms) Pause(20ms) MaxTries(5) filter=On giveUp=false hooks=true rawCtxErr=true ctx=background steps=[60ms:fatal 2ms:ok]
+	// permanent: Deadline(190ms) Pause(20ms) MaxTries(5) filter=On giveUp=false hooks=true rawCtxErr=true ctx=background steps=[60ms:permWrapped 48ms:transient]
 	"\xfbRgv\xbb\x87\x9bC\x13\xf8dM\x93)EyJ]\xb4\v\xa1\xc1\x8f\x01k\x11\b\xbd\xc5\xe6\x17\x98\xd5B\x98\xd3\xd6\xef\xd3",
-	// success: AttemptTimeout(0s) Deadline(240ms) Pause(14ms) filter=On giveUp=true hooks=true rawCtxErr=false ctx=deadline(79ms) steps=[29ms:ok 0s:ok 0s:transient 5ms:ok 0s:ok 0s:ok 0s:ok]
+	// success+3 deaf: AttemptTimeout(0s) Deadline(240ms) Pause(14ms) filter=On giveUp=true hooks=true rawCtxErr=false ctx=deadline(79ms) steps=[29ms:transient:deaf 0s:transient 1ms:ok:deaf 0s:ok 0s:ok 0s:ok 0s:ok]
 	"\"_6\xfc\xc7\xef\xfa\x17\xab5P\xdd\xe2f\xfd\x12\x92\xe7N?X\x9b\xe3X\u0210\x04 \"\xf5",
-	// deadline: Deadline(10ms) Pause(25ms) filter=none giveUp=false hooks=true rawCtxErr=false ctx=deadline(210ms) steps=[30ms:transient 32ms:transient 53ms:ok 0s:ok 0s:ok 0s:ok]
+	// success: Deadline(15ms) MaxTries(4) filter=none giveUp=true hooks=true rawCtxErr=false ctx=deadline(76ms) steps=[]
+	"-\x12\u0540\x98\u07e9\x03\xa0\x8e\xa2X\x87\xa2sK\x95",
+	// deadline: Deadline(10ms) Pause(25ms) filter=none giveUp=false hooks=true rawCtxErr=false ctx=deadline(210ms) steps=[30ms:fatal 20ms:fatal 0s:ok 0s:ok 0s:ok 0s:ok]
 	"G\u0436\xa0\x97\x19\u9350_\x04\x03\xdbVN\u033a\xf1\xc5\xf9*\x9bYw\x96C[\x8b'3ph",
-	// canceled: AttemptTimeout(18ms) filter=none giveUp=false hooks=false rawCtxErr=false ctx=canceledBefore steps=[15ms:transient]
+	// success deaf: Pause(30ms) MaxTries(6) filter=none giveUp=true hooks=false rawCtxErr=true ctx=background steps=[5ms:ok:deaf 0s:ok]
+	"s\r`\x01\xd4M\xc05d@\x18H\xcd\xf5\x8d\x84",
+	// canceled: AttemptTimeout(18ms) filter=none giveUp=false hooks=false rawCtxErr=false ctx=canceledBefore steps=[15ms:transient:deaf]
 	"\xaa\xa8\x91\x11\x05!\u0340\xcd\xe4\x9epv-\xec\x0e\x10\xe6\x8f\xc5V;s\f\xe9>}\xf3\bB",
-	// exhausted: AttemptTimeout(25ms) MaxTries(2) filter=OnType giveUp=false hooks=false rawCtxErr=false ctx=deadline(52ms) steps=[38ms:ok 0s:stop 5ms:ok 0s:ok]
+	// exhausted: AttemptTimeout(25ms) MaxTries(2) filter=OnType giveUp=false hooks=false rawCtxErr=false ctx=deadline(52ms) steps=[38ms:perm 0s:transient 5ms:ok:deaf 0s:ok]
 	"\xf0a~\xa0\xaf\x9fW\x9dW\xcf\xe82]\xb9\x153m\x16\xad\x83akT@\n\xae",
-	// panicked: filter=If giveUp=false hooks=true rawCtxErr=true ctx=background steps=[25ms:panic 20ms:fatal 50ms:ok 30ms:transient 35ms:transient 40ms:permWrapped]
-	"E\xf3\xad#\xca\x0fe0\x00\x18\xcd\"\xdc\xc7%\xa8\x9f\x9a\xe9\x10\xed\x03\xab\xbc\xdd\xe3\x87D\xa2\x80\x81\x00\xafUXAo\x88\x1e",
-	// success+3: AttemptTimeout(10ms) Deadline(170ms) Pause(0s) filter=If giveUp=false hooks=true rawCtxErr=false ctx=background steps=[17ms:transient 45ms:transient 25ms:stop 1ms:ok 0s:ok]
-	"\xb6\x9a\xaey\x18'\xa1\xa9\x93\xf6\xeb\x9e\r5\x8e\xe1qA\xfd\x88\xd2Q\xda\b\x90\xe5\xfaX\xa8\xbas",
-	// exhausted+3: AttemptTimeout(57ms) Deadline(250ms) MaxTries(3) filter=none giveUp=true hooks=true rawCtxErr=false ctx=background steps=[51ms:transient 0s:fatal 55ms:transient 0s:ok 0s:ok 0s:ok]
-	"\x02\x0e\xfft\xfa\xc7R\u01deD\x14\xfc0!\x1d+E\x9d_2\x93\xb8\x99\xb7%6\x8c",
-	// gave_up: AttemptTimeout(34ms) Pause(25ms) filter=If giveUp=true hooks=true rawCtxErr=false ctx=deadline(219ms) cancelAt=174ms steps=[0s:stop 0s:stop 6ms:ok 38ms:permWrapped 15ms:perm]
+	// gave_up: AttemptTimeout(34ms) Pause(25ms) filter=If giveUp=true hooks=true rawCtxErr=false ctx=deadline(219ms) cancelAt=174ms steps=[0s:stop 0s:stop 6ms:transient 8ms:transient 60ms:panic:deaf]
 	"\u02bf+\xd5\xcf\xff\xd0-h\xf1\xd64\xb3@^S\xd9\xdar\u076d \xacF\U00027487A\xca\u04b5\x9d\xbbR\xef\xc2P_\xc0\xc4w",
-	// deadline+3: AttemptTimeout(50ms) Pause(0s) filter=OnType giveUp=false hooks=true rawCtxErr=true ctx=deadline(118ms) cancelAt=155ms steps=[40ms:stop 60ms:transient 15ms:stop 30ms:transient]
-	"\x84`\xea\xb1+\xb9\xc3\x19\x13\x83\x7frs\xf55u\u010cP\xa6\xbd\U0002fb15\x14\xcby\xbd\xe2\xc2A\xb7\xc0\x1d \x10",
-	// canceled+3: Deadline(60ms) Pause(2ms) filter=none giveUp=true hooks=true rawCtxErr=false ctx=cancelable cancelAt=30ms steps=[5ms:transient 0s:fatal 0s:transient 39ms:ok 0s:stop 5ms:ok 0s:ok 0s:ok]
-	"\xe1Zc\x80\u04ecF_ys(\xaa]y\xe6\f\x9a\xff\x112H\f\x1a@\xfe\x94\xd3F/\x9e\x00H\xaf\x16",
-	// permanent+3: AttemptTimeout(21ms) Deadline(64ms) filter=OnType giveUp=false hooks=true rawCtxErr=false ctx=deadline(163ms) steps=[59ms:permWrapped 56ms:transient 0s:perm]
-	"\x8a\xfd\u03cc\xbc\xe4S?^\x8c\x87\xfbm\u009a\xc9\u05e2\t\xf6\x9ds\xb2\xbb\xab\xb7\xaf\xe5pMX\x1e\x85\x8c\x1f\x80\u019f\a",
+	// deadline deaf: Pause(30ms) MaxTries(1) filter=none giveUp=false hooks=true rawCtxErr=false ctx=deadline(45ms) steps=[60ms:fatal:deaf 35ms:fatal 5ms:permWrapped 0s:panic 35ms:transient 55ms:ok:deaf 0s:ok 0s:ok]
+	"{\x1d\xde\xc1\x90\xfd\xdal4\xed\xfb\x10\xearx:\x13>\xb7\xfa\x17@\xa1\x1d\xf4\xd2443\x98<\xb1X\x9c\u00c5\x02\x8a\x01\x95\xebnR",
+	// permanent+3: MaxTries(3) filter=If giveUp=true hooks=true rawCtxErr=true ctx=cancelable steps=[19ms:transient 20ms:transient 20ms:perm 0s:transient 0s:fatal 0s:ok]
+	"\xa5mS\x9dn\xfa\xfe\"]\xbe\xdb3\xf2\xb3\u0193\xda\xed0\x0f\x0e-\xeaD?\xae\xb6\xcc\x13@:\xd0",
+	// deadline+3 deaf: AttemptTimeout(13ms) Deadline(90ms) Pause(10ms) MaxTries(3) filter=OnType giveUp=false hooks=true rawCtxErr=true ctx=cancelable steps=[30ms:fatal 51ms:transient:deaf 50ms:fatal 0s:ok 0s:ok]
+	"\xa0\t\xb9\xc0\x9eCJCU\xce\x04\xe1Y\xc2\u03c1}\x0fo\xf3hu\xfc\x11\xba43\xcd2\xd0q\x93\x9a\xed_6",
+	// panicked: AttemptTimeout(5ms) Deadline(220ms) MaxTries(6) filter=If giveUp=false hooks=true rawCtxErr=false ctx=background steps=[27ms:perm 0s:panic 0s:transient 6ms:fatal 0s:fatal 56ms:transient]
+	"\x84\xbd\x14\xc0\x8c]\xb0\x8f\b\r\x17\xb2\x1dB\xf5\x04\u030e\u0152\x1eRdc\xcc\xf7aSA\x1e4\xd0\xfb\x89S7\x91\x8f\x95\xde\x10\xa3,",
+	// success+3: AttemptTimeout(0s) Pause(0s) filter=If giveUp=false hooks=true rawCtxErr=false ctx=background steps=[25ms:ok 41ms:transient]
+	"\xd62\x19\xc5\x06\x9b\x82\x01\x15\xf2\xa6\xfeG\xda(u\aG\x11\u0731\xe4\xb2\xfa\x14R\xae,\x13{)\xa9z",
+	// deadline+3: AttemptTimeout(55ms) Deadline(125ms) Pause(25ms) filter=none giveUp=false hooks=true rawCtxErr=false ctx=cancelable steps=[0s:transient 40ms:transient 45ms:transient 5ms:transient 45ms:ok 0s:ok 0s:ok 0s:ok]
+	"\xa2\x8bhj\xa0\xb0\x95|\u7382d=,\xf5%\u0fddt\xe40\x9e\xc4O\xb2(\xb3\xfe\\~o\x83\xa2\xb4\xf4\u0791V\xe0#",
 }
 
 // FuzzOptions checks New's validation over arbitrary durations and tries: an invalid value
