@@ -203,3 +203,24 @@ func TestHintInTheEngine(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkRetryAfterHint(b *testing.B) {
+	base := errors.New("boom")
+	for _, bc := range []struct {
+		name string
+		err  error
+	}{
+		{"none", fmt.Errorf("a: %w", base)},
+		{"direct", WithRetryAfter(base, time.Second)},
+		{"wrapped", fmt.Errorf("a: %w", fmt.Errorf("b: %w", WithRetryAfter(base, time.Second)))},
+		{"joined", errors.Join(io.EOF, WithRetryAfter(base, time.Second))},
+		{"viaAs", fmt.Errorf("d: %w", hintByAs{&throttledError{after: time.Second}})},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				retryAfterHint(bc.err)
+			}
+		})
+	}
+}
