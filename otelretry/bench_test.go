@@ -1,0 +1,181 @@
+package otelretry_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/retrykit/retrykit/hooks"
+	"github.com/retrykit/retrykit/otelretry"
+	"github.com/retrykit/retrykit/retry"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// dropProcessor is a span processor that drops every span: the SDK records the spans
+// and the benchmark measures that, not an exporter.
+type dropProcessor struct{}
+
+func (dropProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (dropProcessor) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (dropProcessor) Shutdown(context.Context) error                  { return nil }
+func (dropProcessor) ForceFlush(context.Context) error                { return nil }
+
+// providers returns the noop providers, or the SDK ones: always sampling, spans dropped,
+// a manual reader.
+func providers(b *testing.B, sdk bool) (trace.TracerProvider, metric.MeterProvider) {
+	if !sdk {
+		return tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider()
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithSpanProcessor(dropProcessor{}))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() {
+		_ = tp.Shutdown(context.Background())
+		_ = mp.Shutdown(context.Background())
+	})
+	return tp, mp
+}
+
+// baseline performs by hand what otelretry does for a first-try success: two spans with
+// the same names, kinds, attributes and end timestamps, and three histogram records with
+// precomputed attribute sets. It is the cost to compare otelretry's with.
+type baseline struct {
+	tracer                                      trace.Tracer
+	callDuration, attemptDuration               metric.Float64Histogram
+	callAttempts                                metric.Int64Histogram
+	callOpts, attemptOpts                       []metric.RecordOption
+	startOpts                                   []trace.SpanStartOption
+	opName, maxAttempts, attemptNumber, outcome attribute.KeyValue
+}
+
+func newBaseline(tp trace.TracerProvider, mp metric.MeterProvider) *baseline {
+	m := mp.Meter("baseline")
+	bl := &baseline{tracer: tp.Tracer("baseline")}
+	bl.callDuration, _ = m.Float64Histogram("retry.call.duration", metric.WithUnit("s"))
+	bl.attemptDuration, _ = m.Float64Histogram("retry.attempt.duration", metric.WithUnit("s"))
+	bl.callAttempts, _ = m.Int64Histogram("retry.call.attempts", metric.WithUnit("{attempt}"))
+	bl.opName = otelretry.OperationNameKey.String("op")
+	bl.maxAttempts = otelretry.MaxAttemptsKey.Int(3)
+	bl.attemptNumber = otelretry.AttemptNumberKey.Int(1)
+	bl.outcome = otelretry.OutcomeKey.String("success")
+	callSet := attribute.NewSet(bl.opName, bl.outcome)
+	attemptSet := attribute.NewSet(bl.opName, otelretry.AttemptOutcomeKey.String("success"))
+	bl.callOpts = []metric.RecordOption{metric.WithAttributeSet(callSet)}
+	bl.attemptOpts = []metric.RecordOption{metric.WithAttributeSet(attemptSet)}
+	bl.startOpts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+	return bl
+}
+
+func (bl *baseline) do(ctx context.Context, fn func(context.Context) error) error {
+	start := time.Now()
+	ctx, call := bl.tracer.Start(ctx, "retry op", bl.startOpts...)
+	if call.IsRecording() {
+		call.SetAttributes(bl.opName, bl.maxAttempts)
+	}
+	actx, attempt := bl.tracer.Start(ctx, "attempt op", bl.startOpts...)
+	if attempt.IsRecording() {
+		attempt.SetAttributes(bl.attemptNumber)
+	}
+	err := fn(actx)
+	end := time.Now()
+	if attempt.IsRecording() {
+		attempt.End(trace.WithTimestamp(end))
+	} else {
+		attempt.End()
+	}
+	if call.IsRecording() {
+		call.SetAttributes(otelretry.AttemptCountKey.Int(1), bl.outcome)
+	}
+	call.End()
+	if bl.attemptDuration.Enabled(actx) {
+		bl.attemptDuration.Record(actx, end.Sub(start).Seconds(), bl.attemptOpts...)
+	}
+	if bl.callDuration.Enabled(ctx) {
+		bl.callDuration.Record(ctx, end.Sub(start).Seconds(), bl.callOpts...)
+	}
+	if bl.callAttempts.Enabled(ctx) {
+		bl.callAttempts.Record(ctx, 1, bl.callOpts...)
+	}
+	return err
+}
+
+// BenchmarkFirstTry compares a first-try success through retry.Do with otelretry's hooks
+// to the hand-written baseline, with noop providers and with the SDK.
+func BenchmarkFirstTry(b *testing.B) {
+	ctx := context.Background()
+	ok := func(context.Context) error { return nil }
+	for _, sdk := range []bool{false, true} {
+		name := "noop"
+		if sdk {
+			name = "sdk"
+		}
+		b.Run(name+"/baseline", func(b *testing.B) {
+			bl := newBaseline(providers(b, sdk))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bl.do(ctx, ok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/otelretry", func(b *testing.B) {
+			tp, mp := providers(b, sdk)
+			p := retry.MustNew(retry.Name("op"), retry.MaxTries(3),
+				retry.Hooks(otelretry.Hooks(otelretry.WithTracerProvider(tp), otelretry.WithMeterProvider(mp))))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.Do(ctx, ok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRetries is a call whose first two attempts fail, with the SDK.
+func BenchmarkRetries(b *testing.B) {
+	ctx := context.Background()
+	tp, mp := providers(b, true)
+	p := retry.MustNew(retry.Name("op"), retry.MaxTries(3),
+		retry.Hooks(otelretry.Hooks(otelretry.WithTracerProvider(tp), otelretry.WithMeterProvider(mp))))
+	n := 0
+	fn := func(context.Context) error {
+		n++
+		if n%3 != 0 {
+			return errBoom
+		}
+		return nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Do(ctx, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRecords measures the metric records of the hooks alone, with known
+// attributes: two attempts (one failed), a retry and the call's two points, with the
+// SDK meter and a noop tracer. They allocate nothing.
+func BenchmarkRecords(b *testing.B) {
+	tp, _ := providers(b, false)
+	_, mp := providers(b, true)
+	h := otelretry.Hooks(otelretry.WithTracerProvider(tp), otelretry.WithMeterProvider(mp))
+	c := hooks.Call{Name: "op"}
+	ctx := h.OnStart(context.Background(), c)
+	failed := hooks.Attempt{Call: c, Number: 1, Duration: time.Millisecond, Err: errBoom}
+	succeeded := hooks.Attempt{Call: c, Number: 2, Duration: time.Millisecond}
+	done := hooks.Result{Call: c, Outcome: hooks.Success, Attempts: 2, Duration: 3 * time.Millisecond}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.OnAttemptEnd(ctx, failed)
+		h.OnRetry(ctx, failed, time.Millisecond)
+		h.OnAttemptEnd(ctx, succeeded)
+		h.OnDone(ctx, done)
+	}
+}
