@@ -126,9 +126,9 @@ type hand struct {
 	callDuration, attemptDuration metric.Float64Histogram
 	callAttempts                  metric.Int64Histogram
 
-	callAttrs, attemptAttrs, endAttrs []attribute.KeyValue
-	callOK, callFailed                []metric.RecordOption
-	attemptOK, attemptFailed          []metric.RecordOption
+	name                     attribute.KeyValue
+	callOK, callFailed       []metric.RecordOption
+	attemptOK, attemptFailed []metric.RecordOption
 }
 
 var (
@@ -152,9 +152,7 @@ func newHand(tp trace.TracerProvider, mp metric.MeterProvider) *hand {
 	set := func(kvs ...attribute.KeyValue) []metric.RecordOption {
 		return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
 	}
-	h.callAttrs = []attribute.KeyValue{name, otelretry.MaxAttemptsKey.Int(maxTries)}
-	h.attemptAttrs = []attribute.KeyValue{otelretry.AttemptNumberKey.Int(1)}
-	h.endAttrs = []attribute.KeyValue{otelretry.AttemptCountKey.Int(1), otelretry.OutcomeKey.String("success")}
+	h.name = name
 	h.callOK = set(name, otelretry.OutcomeKey.String("success"))
 	h.callFailed = set(name, otelretry.OutcomeKey.String("exhausted"), otelretry.ErrorTypeKey.String(otelretry.ErrorTypeOther))
 	h.attemptOK = set(name, otelretry.AttemptOutcomeKey.String(otelretry.AttemptSuccess))
@@ -166,30 +164,33 @@ func (h *hand) bind(ctx context.Context, attempt func(context.Context) error) fu
 	return func() error { return h.do(ctx, attempt) }
 }
 
-// do makes one traced and measured attempt of fn.
+// do makes one traced and measured attempt of fn. Span attributes are written inline,
+// as hand-written instrumentation does (their values vary from call to call in general);
+// metric attribute sets are computed once.
 func (h *hand) do(ctx context.Context, fn func(context.Context) error) error {
+	const number = 1 // the attempt's number, and the call's attempt count
 	start := time.Now()
 	ctx, call := h.tracer.Start(ctx, "retry "+opName, internalSpan...)
 	if call.IsRecording() {
-		call.SetAttributes(h.callAttrs...)
+		call.SetAttributes(h.name, otelretry.MaxAttemptsKey.Int(maxTries))
 	}
 	actx, span := h.tracer.Start(ctx, "attempt "+opName, internalSpan...)
 	if span.IsRecording() {
-		span.SetAttributes(h.attemptAttrs...)
+		span.SetAttributes(otelretry.AttemptNumberKey.Int(number))
 	}
 	err := fn(actx)
 	end := time.Now()
 
-	attemptOpts, callOpts := h.attemptOK, h.callOK
+	attemptOpts, callOpts, outcome := h.attemptOK, h.callOK, "success"
 	if err != nil {
-		attemptOpts, callOpts = h.attemptFailed, h.callFailed
+		attemptOpts, callOpts, outcome = h.attemptFailed, h.callFailed, "exhausted"
 		span.SetStatus(codes.Error, err.Error())
 		call.SetStatus(codes.Error, err.Error())
 	}
 	h.attemptDuration.Record(ctx, end.Sub(start).Seconds(), attemptOpts...)
 	span.End(trace.WithTimestamp(end))
 	if call.IsRecording() {
-		call.SetAttributes(h.endAttrs...)
+		call.SetAttributes(otelretry.AttemptCountKey.Int(number), otelretry.OutcomeKey.String(outcome))
 	}
 	call.End()
 	h.callDuration.Record(ctx, end.Sub(start).Seconds(), callOpts...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -333,6 +334,37 @@ func TestB_TwoFailures(t *testing.T) {
 func TestC_AttemptTimeout(t *testing.T) {
 	for _, l := range libs {
 		t.Run(l.name, func(t *testing.T) { testSerial(t, l.timeout(t), scenarioC(l)) })
+	}
+}
+
+// TestC_TimeoutFires proves that each library's per-attempt timeout is real: an attempt
+// that waits for its context is cut off after exactly attemptTimeout (in synctest's
+// virtual time), and the retry that follows succeeds.
+func TestC_TimeoutFires(t *testing.T) {
+	for _, l := range libs {
+		t.Run(l.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				attempts := 0
+				op := l.timeout(t)(context.Background(), func(ctx context.Context) error {
+					attempts++
+					if attempts == 1 {
+						<-ctx.Done()
+						return ctx.Err()
+					}
+					return nil
+				})
+				start := time.Now()
+				if err := op(); err != nil {
+					t.Fatalf("call failed: %v", err)
+				}
+				if attempts != 2 {
+					t.Fatalf("made %d attempts, want 2", attempts)
+				}
+				if d := time.Since(start); d != attemptTimeout {
+					t.Fatalf("the first attempt was cut off after %v, want %v", d, attemptTimeout)
+				}
+			})
+		})
 	}
 }
 

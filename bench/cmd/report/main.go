@@ -50,8 +50,8 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("report: ")
 	var (
-		count     = flag.Int("count", 6, "samples per benchmark, taken in interleaved rounds")
-		benchtime = flag.String("benchtime", "300ms", "-test.benchtime of each sample")
+		count     = flag.Int("count", 10, "samples per benchmark, taken in interleaved runs")
+		benchtime = flag.String("benchtime", "150ms", "-test.benchtime of each sample")
 		bench     = flag.String("bench", ".", "-test.bench: which benchmarks to run")
 		from      = flag.String("from", "", "summarize this raw benchmark output instead of running the benchmarks")
 	)
@@ -63,6 +63,7 @@ func main() {
 	}
 	raw := filepath.Join(dir, "results.txt")
 	started := time.Now().UTC()
+	loadBefore := loadAvg()
 	if *from == "" {
 		if err := run(dir, raw, *count, *benchtime, *bench); err != nil {
 			log.Fatal(err)
@@ -85,6 +86,9 @@ func main() {
 	}
 	var buf bytes.Buffer
 	env := environment(dir, started, *count, *benchtime)
+	if *from == "" {
+		env.load = fmt.Sprintf("%s before, %s after", loadBefore, loadAvg())
+	}
 	write(&buf, env, results, summary)
 	out := filepath.Join(dir, "RESULTS.md")
 	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
@@ -232,9 +236,9 @@ func spread(xs []float64) float64 {
 
 // env describes where and how the run happened.
 type env struct {
-	date, cpu, goVersion, platform, command string
-	cores                                   int
-	versions                                []string
+	date, cpu, goVersion, platform, command, load string
+	cores                                         int
+	versions                                      []string
 }
 
 func environment(dir string, started time.Time, count int, benchtime string) env {
@@ -243,7 +247,7 @@ func environment(dir string, started time.Time, count int, benchtime string) env
 		cpu:      cpuModel(),
 		cores:    runtime.NumCPU(),
 		platform: runtime.GOOS + "/" + runtime.GOARCH,
-		command: fmt.Sprintf("go run ./bench/cmd/report -count %d -benchtime %s  (%d rounds of -test.count 1 -test.benchmem)",
+		command: fmt.Sprintf("`go run ./bench/cmd/report -count %d -benchtime %s` (%d interleaved runs of `-test.count 1 -test.benchmem`)",
 			count, benchtime, count),
 	}
 	if v, err := goOutput(dir, "env", "GOVERSION"); err == nil {
@@ -255,6 +259,19 @@ func environment(dir string, started time.Time, count int, benchtime string) env
 		}
 	}
 	return e
+}
+
+// loadAvg is the 1-, 5- and 15-minute load averages of /proc/loadavg, or "?".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo, or GOARCH where there is none.
@@ -321,8 +338,15 @@ func peerRatio(group string, want float64) func(func(string, string) *result) (s
 		}
 		ratio := median(best.ns) / median(rk.ns)
 		allocs := median(rk.allocs)
-		return fmt.Sprintf("%.2fx faster than %s (%s vs %s ns/op), %g allocs/op",
-			ratio, best.lib, num(median(rk.ns)), num(median(best.ns)), allocs), ratio >= want && allocs == 0
+		text := fmt.Sprintf("%.2fx faster than %s (%s vs %s ns/op), %g allocs/op",
+			ratio, best.lib, num(median(rk.ns)), num(median(best.ns)), allocs)
+		if d := get(group, "direct"); d != nil {
+			// The harness's own cost (the direct row) is in every figure; what each
+			// library adds to it is the difference.
+			text += fmt.Sprintf("; over direct: %+.1f vs %+.1f ns/op",
+				median(rk.ns)-median(d.ns), median(best.ns)-median(d.ns))
+		}
+		return text, ratio >= want && allocs == 0
 	}
 }
 
@@ -370,15 +394,19 @@ func write(w io.Writer, e env, results []*result, summary string) {
 	if r := get("Clock", "time.Now"); r != nil {
 		fmt.Fprintf(w, "| clock | time.Now() takes %s ns/op here; the hooks path reads it twice per call, the budget once |\n", num(median(r.ns)))
 	}
+	if e.load != "" {
+		fmt.Fprintf(w, "| load average | %s (1, 5, 15 min; %d cores) |\n", e.load, e.cores)
+	}
 	fmt.Fprintf(w, "| Go | %s |\n", e.goVersion)
-	fmt.Fprintf(w, "| command | `%s` |\n", e.command)
+	fmt.Fprintf(w, "| command | %s |\n", e.command)
 	for _, v := range e.versions {
 		fmt.Fprintf(w, "| peer | %s |\n", v)
 	}
 	fmt.Fprintf(w, "\nThe machine is shared with other work, so absolute figures are noisy; the ratios\n")
 	fmt.Fprintf(w, "between libraries of one run are what counts. Every figure is the median of the samples,\n")
 	fmt.Fprintf(w, "± the largest distance of a sample from it. Ratios divide a row's ns/op by retrykit's:\n")
-	fmt.Fprintf(w, "above 1 means slower than retrykit.\n\n")
+	fmt.Fprintf(w, "above 1 means slower than retrykit. \"ns/op over direct\" subtracts the direct row, the\n")
+	fmt.Fprintf(w, "hand-written loop that every benchmark's harness also pays for: it is what the library adds.\n\n")
 
 	fmt.Fprintf(w, "## Targets\n\n| target | measured | met |\n|---|---|---|\n")
 	for _, t := range targets {
@@ -402,19 +430,22 @@ func write(w io.Writer, e env, results []*result, summary string) {
 			continue
 		}
 		fmt.Fprintf(w, "## %s\n\n%s\n\n", s.title, s.about)
-		fmt.Fprintf(w, "| library | ns/op | B/op | allocs/op | time vs %s |\n|---|--:|--:|--:|--:|\n", s.ref)
-		ref := get(s.group, s.ref)
+		fmt.Fprintf(w, "| library | ns/op | B/op | allocs/op | time vs %s | ns/op over direct |\n|---|--:|--:|--:|--:|--:|\n", s.ref)
+		ref, direct := get(s.group, s.ref), get(s.group, "direct")
 		for _, r := range rows {
-			ratio := "?"
+			ratio, over := "?", ""
 			if ref != nil {
 				ratio = fmt.Sprintf("%.2fx", median(r.ns)/median(ref.ns))
+			}
+			if direct != nil && r != direct {
+				over = fmt.Sprintf("%+.1f", median(r.ns)-median(direct.ns))
 			}
 			name := r.lib
 			if r.lib == s.ref {
 				name = "**" + r.lib + "**"
 			}
-			fmt.Fprintf(w, "| %s | %s ±%.0f%% | %s | %s | %s |\n", name, num(median(r.ns)), 100*spread(r.ns),
-				num(median(r.bytes)), num(median(r.allocs)), ratio)
+			fmt.Fprintf(w, "| %s | %s ±%.0f%% | %s | %s | %s | %s |\n", name, num(median(r.ns)), 100*spread(r.ns),
+				num(median(r.bytes)), num(median(r.allocs)), ratio, over)
 		}
 		fmt.Fprintln(w)
 	}
