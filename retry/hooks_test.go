@@ -21,7 +21,9 @@ type recorder struct {
 	events []string
 }
 
-func (r *recorder) add(format string, args ...any) { r.events = append(r.events, fmt.Sprintf(format, args...)) }
+func (r *recorder) add(format string, args ...any) {
+	r.events = append(r.events, fmt.Sprintf(format, args...))
+}
 
 func (r *recorder) hooks() hooks.Hooks {
 	return hooks.Hooks{
