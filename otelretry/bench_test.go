@@ -179,3 +179,36 @@ func BenchmarkRecords(b *testing.B) {
 		h.OnDone(ctx, done)
 	}
 }
+
+// BenchmarkFirstTryPaired runs the SDK baseline and otelretry in alternating batches of
+// 256 calls and reports each one's time per call and their ratio: on a machine shared
+// with other work, both sides then see the same load.
+func BenchmarkFirstTryPaired(b *testing.B) {
+	ctx := context.Background()
+	ok := func(context.Context) error { return nil }
+	bl := newBaseline(providers(b, true))
+	tp, mp := providers(b, true)
+	p := retry.MustNew(retry.Name("op"), retry.MaxTries(3),
+		retry.Hooks(otelretry.Hooks(otelretry.WithTracerProvider(tp), otelretry.WithMeterProvider(mp))))
+	const batch = 256
+	var base, hooked time.Duration
+	calls := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		for range batch {
+			_ = bl.do(ctx, ok)
+		}
+		t1 := time.Now()
+		for range batch {
+			_ = p.Do(ctx, ok)
+		}
+		t2 := time.Now()
+		base += t1.Sub(t0)
+		hooked += t2.Sub(t1)
+		calls += batch
+	}
+	b.ReportMetric(float64(base.Nanoseconds())/float64(calls), "baseline-ns/call")
+	b.ReportMetric(float64(hooked.Nanoseconds())/float64(calls), "otelretry-ns/call")
+	b.ReportMetric(float64(hooked)/float64(base), "ratio")
+}
