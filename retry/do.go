@@ -279,6 +279,9 @@ func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
 		return hooks.Throttled, true
 	}
 	if c.hasDL && !now.Add(delay).Before(c.dl) {
+		if p.budget != nil {
+			p.budget.refundRetry() // allowed by rule 6 but never made
+		}
 		return hooks.Deadline, true
 	}
 	c.prev = delay

@@ -257,3 +257,22 @@ func TestFilters(t *testing.T) {
 		})
 	}
 }
+
+// TestThrottleRefundsRetryNotMade: a retry the budget allowed (rule 6) but the deadline
+// then cancelled (rule 7) goes back to the budget.
+func TestThrottleRefundsRetryNotMade(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBudget(0, 1) // a reserve of 10 retries per 10 s window, no ratio
+		late := MustNew(Throttle(b), Deadline(10*time.Millisecond), Pause(20*time.Millisecond))
+		for range 3 {
+			if err := late.Do(t.Context(), func(context.Context) error { return errValue }); !errors.Is(err, ErrDeadline) {
+				t.Fatalf("err = %v, want the deadline rule", err)
+			}
+		}
+		n := 0
+		err := Times(100, Throttle(b)).Do(t.Context(), func(context.Context) error { n++; return errValue })
+		if n != 11 || !errors.Is(err, ErrThrottled) {
+			t.Errorf("%d attempts, err %v; want 1 + the 10 retries of the reserve, then throttled", n, err)
+		}
+	})
+}
