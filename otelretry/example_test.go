@@ -133,3 +133,34 @@ func ExampleHooks_httpClient() {
 	//   attempt users.get retry.attempt.number=2 [Unset]
 	//     HTTP GET http.response.status_code=200 [Unset]
 }
+
+// With WithAttemptSpans(false) a call is one span, and each scheduled retry an event on
+// it, for traces of calls that may retry many times.
+func ExampleWithAttemptSpans() {
+	recorder := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(recorder))
+	defer tp.Shutdown(context.Background())
+
+	p := retry.MustNew(
+		retry.Name("queue.poll"),
+		retry.MaxTries(3),
+		retry.Hooks(otelretry.Hooks(otelretry.WithTracerProvider(tp), otelretry.WithAttemptSpans(false))),
+	)
+	err := p.Do(context.Background(), func(context.Context) error { return unavailableError{} })
+	fmt.Println("err:", err)
+	for _, s := range recorder.Ended() {
+		fmt.Println(s.Name(), s.Status().Code)
+		for _, ev := range s.Events() {
+			fmt.Print("  ", ev.Name)
+			for _, kv := range ev.Attributes {
+				fmt.Printf(" %s=%s", kv.Key, kv.Value.Emit())
+			}
+			fmt.Println()
+		}
+	}
+	// Output:
+	// err: retry queue.poll: exhausted after 3 attempts: service unavailable
+	// retry queue.poll Error
+	//   retry.backoff retry.attempt.number=1 retry.delay=0 error.type=unavailable
+	//   retry.backoff retry.attempt.number=2 retry.delay=0 error.type=unavailable
+}
