@@ -292,15 +292,19 @@ func cpuModel() string {
 // and the row the ratios divide by.
 type section struct {
 	group, title, about, ref string
+	// pairs, if set, adds a column with the ratio of a row to another: in scenario D,
+	// of each otelretry row to the same OpenTelemetry work written by hand.
+	pairs map[string]string
 }
 
 var sections = []section{
-	{"A_FirstTry", "A: success on the first try", "One call, one attempt that succeeds: what the wrapper costs when nothing goes wrong.", "retrykit"},
-	{"A_FirstTryParallel", "A: success on the first try, RunParallel", "The same, with one policy shared by GOMAXPROCS goroutines.", "retrykit"},
-	{"B_TwoFailures", "B: two failures, then success, zero pause", "Three attempts per call: the cost of the retry machinery itself.", "retrykit"},
-	{"C_AttemptTimeout", "C: success with a per-attempt timeout of 100 ms", "Only retrykit and failsafe-go have a per-attempt timeout; the other peers wrap the attempt in context.WithTimeout by hand, which is also the direct baseline. failsafe-go cancels the attempt's context from a timer instead of setting its deadline, and its check (ctx.Done() != nil) allocates one channel the others are not charged.", "retrykit"},
-	{"D_Hooks", "D: observing a first-try success", "retrykit with hooks: none, hooks.Stats, hooks.Log to slog.DiscardHandler (log-off) and to a text handler at debug level writing to io.Discard (log-text), otelretry with no-op providers and with the SDK (always sampling, a span processor that drops spans, a manual reader). otel-sdk-by-hand and otel-noop-by-hand do the same OpenTelemetry operations directly, without retrykit.", "retrykit"},
-	{"E_Budget", "E: a retry budget under RunParallel", "First-try success, every call accounted in one budget shared by all goroutines. cenkalti/backoff and sethvargo/go-retry have no budget.", "retrykit"},
+	{"A_FirstTry", "A: success on the first try", "One call, one attempt that succeeds: what the wrapper costs when nothing goes wrong.", "retrykit", nil},
+	{"A_FirstTryParallel", "A: success on the first try, RunParallel", "The same, with one policy shared by GOMAXPROCS goroutines.", "retrykit", nil},
+	{"B_TwoFailures", "B: two failures, then success, zero pause", "Three attempts per call: the cost of the retry machinery itself.", "retrykit", nil},
+	{"C_AttemptTimeout", "C: success with a per-attempt timeout of 100 ms", "Only retrykit and failsafe-go have a per-attempt timeout; the other peers wrap the attempt in context.WithTimeout by hand, which is also the direct baseline. failsafe-go cancels the attempt's context from a timer instead of setting its deadline, and its check (ctx.Done() != nil) allocates one channel the others are not charged.", "retrykit", nil},
+	{"D_Hooks", "D: observing a first-try success", "retrykit with hooks: none, hooks.Stats, hooks.Log to slog.DiscardHandler (log-off) and to a text handler at debug level writing to io.Discard (log-text), otelretry with no-op providers and with the SDK (always sampling, a span processor that drops spans, a manual reader). otel-sdk-by-hand and otel-noop-by-hand do the same OpenTelemetry operations directly, without retrykit; the last column divides each otelretry row by its hand-written twin.", "retrykit",
+		map[string]string{"retrykit+otel-noop": "otel-noop-by-hand", "retrykit+otel-sdk": "otel-sdk-by-hand"}},
+	{"E_Budget", "E: a retry budget under RunParallel", "First-try success, every call accounted in one budget shared by all goroutines. cenkalti/backoff and sethvargo/go-retry have no budget.", "retrykit", nil},
 }
 
 // A target is one of the goals, computed from the medians.
@@ -430,7 +434,12 @@ func write(w io.Writer, e env, results []*result, summary string) {
 			continue
 		}
 		fmt.Fprintf(w, "## %s\n\n%s\n\n", s.title, s.about)
-		fmt.Fprintf(w, "| library | ns/op | B/op | allocs/op | time vs %s | ns/op over direct |\n|---|--:|--:|--:|--:|--:|\n", s.ref)
+		fmt.Fprintf(w, "| library | ns/op | B/op | allocs/op | time vs %s | ns/op over direct |", s.ref)
+		if s.pairs != nil {
+			fmt.Fprintf(w, " time vs by hand |\n|---|--:|--:|--:|--:|--:|--:|\n")
+		} else {
+			fmt.Fprintf(w, "\n|---|--:|--:|--:|--:|--:|\n")
+		}
 		ref, direct := get(s.group, s.ref), get(s.group, "direct")
 		for _, r := range rows {
 			ratio, over := "?", ""
@@ -444,8 +453,16 @@ func write(w io.Writer, e env, results []*result, summary string) {
 			if r.lib == s.ref {
 				name = "**" + r.lib + "**"
 			}
-			fmt.Fprintf(w, "| %s | %s ±%.0f%% | %s | %s | %s | %s |\n", name, num(median(r.ns)), 100*spread(r.ns),
+			fmt.Fprintf(w, "| %s | %s ±%.0f%% | %s | %s | %s | %s |", name, num(median(r.ns)), 100*spread(r.ns),
 				num(median(r.bytes)), num(median(r.allocs)), ratio, over)
+			if s.pairs != nil {
+				pair := ""
+				if h := get(s.group, s.pairs[r.lib]); h != nil {
+					pair = fmt.Sprintf("%.2fx", median(r.ns)/median(h.ns))
+				}
+				fmt.Fprintf(w, " %s |", pair)
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w)
 	}
