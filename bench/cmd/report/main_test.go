@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// sample is go test -bench output of two rounds, with the header lines and a
+// benchmark outside the lib= scheme that parse must skip.
+const sample = `goos: linux
+goarch: amd64
+pkg: github.com/retrykit/retrykit/bench
+cpu: Test CPU
+BenchmarkA_FirstTry/lib=direct-2     	100	 4.0 ns/op	  0 B/op	 0 allocs/op
+BenchmarkA_FirstTry/lib=retrykit-2   	100	 5.0 ns/op	  0 B/op	 0 allocs/op
+BenchmarkA_FirstTry/lib=avast-v5-2   	100	12.0 ns/op	  0 B/op	 0 allocs/op
+BenchmarkA_FirstTry/lib=sethvargo-2  	100	50.0 ns/op	 64 B/op	 2 allocs/op
+BenchmarkB_TwoFailures/lib=retrykit-2	100	 60 ns/op	  0 B/op	 0 allocs/op
+BenchmarkB_TwoFailures/lib=avast-v5-2	100	900 ns/op	496 B/op	 6 allocs/op
+BenchmarkOther-2                     	100	  1 ns/op
+PASS
+goos: linux
+BenchmarkA_FirstTry/lib=direct-2     	100	 4.0 ns/op	  0 B/op	 0 allocs/op
+BenchmarkA_FirstTry/lib=retrykit-2   	100	 7.0 ns/op	  0 B/op	 0 allocs/op
+BenchmarkA_FirstTry/lib=avast-v5-2   	100	14.0 ns/op	  0 B/op	 0 allocs/op
+BenchmarkA_FirstTry/lib=sethvargo-2  	100	52.0 ns/op	 64 B/op	 2 allocs/op
+BenchmarkB_TwoFailures/lib=retrykit-2	100	 60 ns/op	  0 B/op	 0 allocs/op
+BenchmarkB_TwoFailures/lib=avast-v5-2	100	900 ns/op	496 B/op	 6 allocs/op
+PASS
+`
+
+func TestParse(t *testing.T) {
+	results, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range results {
+		names = append(names, r.group+"/"+r.lib)
+	}
+	want := "A_FirstTry/direct A_FirstTry/retrykit A_FirstTry/avast-v5 A_FirstTry/sethvargo B_TwoFailures/retrykit B_TwoFailures/avast-v5"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("parsed %s, want %s", got, want)
+	}
+	rk := results[1]
+	if len(rk.ns) != 2 || len(rk.bytes) != 2 || len(rk.allocs) != 2 {
+		t.Fatalf("retrykit samples: %v ns, %v B, %v allocs; want 2 of each", rk.ns, rk.bytes, rk.allocs)
+	}
+	if _, err := parse(strings.NewReader("PASS\n")); err == nil {
+		t.Error("parse of output without benchmarks succeeded")
+	}
+}
+
+func TestMedianSpread(t *testing.T) {
+	tests := []struct {
+		xs             []float64
+		median, spread float64
+	}{
+		{[]float64{3}, 3, 0},
+		{[]float64{5, 1, 3}, 3, 2.0 / 3},
+		{[]float64{4, 1, 3, 2}, 2.5, 1.5 / 2.5},
+		{[]float64{0, 0}, 0, 0},
+	}
+	for _, tt := range tests {
+		if got := median(tt.xs); got != tt.median {
+			t.Errorf("median(%v) = %v, want %v", tt.xs, got, tt.median)
+		}
+		if got := spread(tt.xs); math.Abs(got-tt.spread) > 1e-12 {
+			t.Errorf("spread(%v) = %v, want %v", tt.xs, got, tt.spread)
+		}
+	}
+	if !math.IsNaN(median(nil)) {
+		t.Error("median of no samples is not NaN")
+	}
+}
+
+func TestWrite(t *testing.T) {
+	results, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	write(&buf, env{date: "today", cpu: "Test CPU", cores: 2, goVersion: "go1.26.8"}, results, "benchstat says\n")
+	out := buf.String()
+	for _, want := range []string{
+		"| machine | Test CPU, 2 cores",
+		// A: avast's median 13 over retrykit's 6; retrykit adds 2 over direct's 4.
+		"| A: retrykit ≥ 2x faster than the fastest peer, 0 allocs/op (serial) | 2.17x faster than avast-v5 (6 vs 13 ns/op), 0 allocs/op; over direct: +2.0 vs +9.0 ns/op | yes |",
+		// B: 900 / 60 = 15, short of 20.
+		"| B: retrykit ≥ 20x faster than the fastest peer, 0 allocs/op | 15.00x faster than avast-v5 (60 vs 900 ns/op), 0 allocs/op | **no** |",
+		"| C: retrykit ≤ 1.15x the bare context.WithTimeout baseline | not run | **no** |",
+		"| **retrykit** | 6 ±17% | 0 | 0 | 1.00x | +2.0 |",
+		"| sethvargo | 51 ±2% | 64 | 2 | 8.50x | +47.0 |",
+		"```\nbenchstat says\n```",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("RESULTS.md lacks %q; it is:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "## C:") {
+		t.Error("RESULTS.md has a table for scenario C, which did not run")
+	}
+}
