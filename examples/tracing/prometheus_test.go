@@ -161,7 +161,7 @@ func checkExactCounts(t *testing.T, prom *prometheusServer, want *passLog, pass 
 		wantOutcomes[o] = float64(n)
 	}
 	for _, metric := range []string{"retry_call_attempts_count", "retry_call_duration_seconds_count"} {
-		got, err := prom.vector(`sum by (retry_outcome) (` + metric + sel + `)`, "retry_outcome")
+		got, err := prom.vector(`sum by (retry_outcome) (`+metric+sel+`)`, "retry_outcome")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -96,7 +96,7 @@ func Build() (dashboard.Dashboard, error) {
 	ds := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
 	b := dashboard.NewDashboardBuilder("retrykit: retries").
 		Uid(UID).
-		Description("Retry behaviour from the otelretry metrics (retry.call.attempts, retry.call.duration, " +
+		Description("Retry behaviour from the otelretry metrics (retry.call.attempts, retry.call.duration, "+
 			"retry.attempt.duration, retry.backoff.duration) as the OpenTelemetry Prometheus exporter names them.").
 		Tags([]string{"retrykit", "opentelemetry"}).
 		Editable().
@@ -120,7 +120,7 @@ func Build() (dashboard.Dashboard, error) {
 			AllValue(".*"))
 	for i, p := range Panels {
 		b = b.WithPanel(timeseries.NewPanelBuilder().
-			Id(uint32(i+1)).
+			Id(uint32(i + 1)).
 			Title(p.Title).
 			Description(p.Description).
 			Datasource(ds).

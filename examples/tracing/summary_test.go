@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/retrykit/retrykit/otelretry"
+	"github.com/retrykit/retrykit/retry"
+)
+
+// step is what one attempt of a scripted call does.
+type step int
+
+const (
+	stepOK   step = iota // returns nil after 5ms
+	stepFail             // returns an error after 5ms
+	stepHang             // waits for its context: the attempt timeout
+	stepStop             // returns a Permanent error after 5ms
+)
+
+var errFlaky = errors.New("flaky")
+
+// runScripted makes one call per script through a policy with the real otelretry
+// hooks and the workload's own hooks, and returns the workload's log and the metrics.
+// It runs in a synctest bubble, so every duration is exact.
+func runScripted(t *testing.T, scripts [][]step) (*passLog, retryMetrics) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	policy := retry.MustNew(
+		retry.Name(operationName),
+		retry.MaxTries(3),
+		retry.AttemptTimeout(100*time.Millisecond),
+		retry.Deadline(time.Second),
+		retry.PauseWith(retry.Exponential(10*time.Millisecond, 2, time.Second)),
+		retry.Hooks(otelretry.Hooks(
+			otelretry.WithMeterProvider(mp),
+			otelretry.WithTracerProvider(tracenoop.NewTracerProvider()),
+		), workloadHooks),
+	)
+	pass := &passLog{pass: 1}
+	for i, script := range scripts {
+		l := &callLog{n: i + 1, id: i + 1}
+		ctx := context.WithValue(context.Background(), callLogKey{}, l)
+		err := policy.Do(ctx, func(ctx context.Context) error {
+			l.attempts++
+			s := stepOK
+			if l.attempts <= len(script) {
+				s = script[l.attempts-1]
+			}
+			if s == stepHang {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			time.Sleep(5 * time.Millisecond)
+			switch s {
+			case stepFail:
+				return errFlaky
+			case stepStop:
+				return retry.Permanent(errFlaky)
+			}
+			return nil
+		})
+		l.err, l.outcome = err, outcomeOf(err)
+		pass.calls = append(pass.calls, l)
+	}
+	m, err := readRetryMetrics(context.Background(), reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pass, m
+}
+
+var testScripts = [][]step{
+	{},                             // success at once
+	{stepFail, stepFail},           // success on the third attempt
+	{stepHang},                     // success after an attempt timeout
+	{stepFail, stepFail, stepFail}, // exhausted
+	{stepStop},                     // permanent
+	{stepHang, stepHang, stepHang}, // exhausted, all timed out
+	{stepFail},                     // success on the second attempt
+}
+
+func TestSummary(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pass, m := runScripted(t, testScripts)
+		var b bytes.Buffer
+		writeSummary(&b, m, pass)
+		// Pauses 10ms then 20ms: 10+20 (call 2) + 10 (3) + 10+20 (4) + 10+20 (6) + 10 (7)
+		// = 110ms. Mean call times: success (5 + 45 + 115 + 20) / 4 = 46.25ms, exhausted
+		// (45 + 330) / 2 = 187.5ms.
+		want := `Metrics read back from the SDK (retry.* instruments, 7 calls)
+  calls by outcome   success 4 · exhausted 2 · permanent 1
+  attempts per call      1 │██████████████████████████ 2
+                         2 │██████████████████████████ 2
+                         3 │████████████████████████████████████████ 3
+  attempts           15 · success 4 · failure 7 · timeout 4
+  backoff pauses     8 · 10ms to 20ms · 110ms in all
+  mean call time     success 46ms · exhausted 188ms · permanent 5.0ms
+  the workload's own count agrees: 7 calls, 15 attempts, 4 timeouts, 8 pauses
+`
+		if got := b.String(); got != want {
+			t.Errorf("got:\n%s\nwant:\n%s", got, want)
+		}
+		checkWidth(t, "summary", b.String())
+	})
+}
+
+// TestCompareCounts checks that a disagreement between the metrics and the workload's
+// own count is reported, figure by figure.
+func TestCompareCounts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pass, m := runScripted(t, testScripts)
+		if diffs := compareCounts(m, pass); len(diffs) != 0 {
+			t.Fatalf("same workload, diffs %q", diffs)
+		}
+		tests := []struct {
+			name   string
+			change func(p *passLog)
+			want   []string
+		}{
+			{"a call more", func(p *passLog) {
+				p.calls = append(p.calls, &callLog{outcome: "deadline", attempts: 2})
+			}, []string{"deadline calls: metrics 0, workload 1", "attempts: metrics 15, workload 17",
+				"calls of 2 attempts: metrics 2, workload 3"}},
+			{"an outcome changed", func(p *passLog) { p.calls[0].outcome = "canceled" },
+				[]string{"success calls: metrics 4, workload 3", "canceled calls: metrics 0, workload 1"}},
+			{"a timeout more", func(p *passLog) { p.calls[0].timeouts++ },
+				[]string{"timeouts: metrics 4, workload 5"}},
+			{"a pause less", func(p *passLog) { p.calls[1].pauses = p.calls[1].pauses[1:] },
+				[]string{"pauses: metrics 8, workload 7"}},
+		}
+		for _, tt := range tests {
+			p := &passLog{}
+			for _, c := range pass.calls {
+				cp := *c
+				p.calls = append(p.calls, &cp)
+			}
+			tt.change(p)
+			got := strings.Join(compareCounts(m, p), "\n")
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%s: diffs lack %q:\n%s", tt.name, w, got)
+				}
+			}
+			var b bytes.Buffer
+			writeSummary(&b, m, p)
+			if !strings.Contains(b.String(), "the workload's own count DIFFERS") {
+				t.Errorf("%s: summary does not say the counts differ:\n%s", tt.name, b.String())
+			}
+		}
+	})
+}
+
+func TestBucketLabel(t *testing.T) {
+	bounds := []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
+	want := []string{"1", "2", "3", "4", "5", "6", "7-8", "9-10", "11-15", "16-20", ">20"}
+	for i, w := range want {
+		if got := bucketLabel(bounds, i); got != w {
+			t.Errorf("bucketLabel(%d) = %q, want %q", i, got, w)
+		}
+	}
+}
