@@ -110,11 +110,11 @@ func BenchmarkFirstTry(b *testing.B) {
 	ctx := context.Background()
 	ok := func(context.Context) error { return nil }
 	for _, sdk := range []bool{false, true} {
-		name := "noop"
+		name := "providers=noop"
 		if sdk {
-			name = "sdk"
+			name = "providers=sdk"
 		}
-		b.Run(name+"/baseline", func(b *testing.B) {
+		b.Run(name+"/impl=baseline", func(b *testing.B) {
 			bl := newBaseline(providers(b, sdk))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -123,7 +123,7 @@ func BenchmarkFirstTry(b *testing.B) {
 				}
 			}
 		})
-		b.Run(name+"/otelretry", func(b *testing.B) {
+		b.Run(name+"/impl=otelretry", func(b *testing.B) {
 			tp, mp := providers(b, sdk)
 			p := retry.MustNew(retry.Name("op"), retry.MaxTries(3),
 				retry.Hooks(otelretry.Hooks(otelretry.WithTracerProvider(tp), otelretry.WithMeterProvider(mp))))
