@@ -78,8 +78,9 @@ type callStripe struct {
 // A negative, infinite or NaN ratio, or a negative minPerSecond, is an error when the
 // budget is given to Throttle.
 func NewBudget(ratio float64, minPerSecond int) *Budget {
+	// Four stripes per core: with stripes picked at random, two cores seldom meet on one.
 	stripes := 1
-	for stripes < 2*runtime.GOMAXPROCS(0) && stripes < maxStripes {
+	for stripes < 4*runtime.GOMAXPROCS(0) && stripes < maxStripes {
 		stripes *= 2
 	}
 	return newBudget(ratio, minPerSecond, stripes)
