@@ -10,6 +10,29 @@ import (
 	"github.com/retrykit/retrykit/retry"
 )
 
+// schedule is a Backoff of one's own: a fixed table of pauses, the last one repeated. It
+// keeps no state, so one value serves every call.
+type schedule []time.Duration
+
+func (s schedule) Delay(attempt int, _ time.Duration) time.Duration {
+	return s[min(max(attempt, 1), len(s))-1]
+}
+
+func ExampleBackoff() {
+	var b retry.Backoff = schedule{10 * time.Millisecond, 50 * time.Millisecond, time.Second}
+	for attempt := 1; attempt <= 5; attempt++ {
+		fmt.Print(b.Delay(attempt, 0), " ")
+	}
+	fmt.Println()
+
+	// Jitters wrap any Backoff.
+	d := retry.FullJitter(b).Delay(2, 0)
+	fmt.Println(d >= 0 && d <= 50*time.Millisecond)
+	// Output:
+	// 10ms 50ms 1s 1s 1s
+	// true
+}
+
 func ExampleConstant() {
 	b := retry.Constant(250 * time.Millisecond)
 	fmt.Println(b.Delay(1, 0), b.Delay(5, 250*time.Millisecond))
