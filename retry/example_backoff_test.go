@@ -20,16 +20,17 @@ func (s schedule) Delay(attempt int, _ time.Duration) time.Duration {
 
 func ExampleBackoff() {
 	var b retry.Backoff = schedule{10 * time.Millisecond, 50 * time.Millisecond, time.Second}
+	var pauses []time.Duration
 	for attempt := 1; attempt <= 5; attempt++ {
-		fmt.Print(b.Delay(attempt, 0), " ")
+		pauses = append(pauses, b.Delay(attempt, 0))
 	}
-	fmt.Println()
+	fmt.Println(pauses)
 
 	// Jitters wrap any Backoff.
 	d := retry.FullJitter(b).Delay(2, 0)
 	fmt.Println(d >= 0 && d <= 50*time.Millisecond)
 	// Output:
-	// 10ms 50ms 1s 1s 1s
+	// [10ms 50ms 1s 1s 1s]
 	// true
 }
 
