@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -145,3 +146,23 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string        { return e.err.Error() }
 func (e *permanentError) Unwrap() error        { return e.err }
 func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
+
+// ErrorType names the marked error for telemetry (OpenTelemetry's error.type), so that
+// marking an error permanent does not hide what it was: the ErrorType of an error in its
+// chain if one has the method, else the type of the innermost error of the chain.
+func (e *permanentError) ErrorType() string {
+	if et, ok := errors.AsType[interface {
+		error
+		ErrorType() string
+	}](e.err); ok {
+		return et.ErrorType()
+	}
+	root := e.err
+	for {
+		next := errors.Unwrap(root)
+		if next == nil {
+			return fmt.Sprintf("%T", root)
+		}
+		root = next
+	}
+}

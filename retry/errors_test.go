@@ -276,3 +276,24 @@ func TestThrottleRefundsRetryNotMade(t *testing.T) {
 		}
 	})
 }
+
+type typedError struct{}
+
+func (typedError) Error() string     { return "typed" }
+func (typedError) ErrorType() string { return "custom_type" }
+
+func TestPermanentErrorType(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{Permanent(&codeError{1}), "*retry.codeError"},
+		{Permanent(fmt.Errorf("a: %w", fmt.Errorf("b: %w", &codeError{1}))), "*retry.codeError"},
+		{Permanent(fmt.Errorf("a: %w", typedError{})), "custom_type"},
+	} {
+		et, ok := tc.err.(interface{ ErrorType() string })
+		if !ok || et.ErrorType() != tc.want {
+			t.Errorf("ErrorType of %v: want %q", tc.err, tc.want)
+		}
+	}
+}
