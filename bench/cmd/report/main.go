@@ -69,7 +69,13 @@ func main() {
 			log.Fatal(err)
 		}
 	} else {
-		raw = *from
+		if raw, err = filepath.Abs(*from); err != nil {
+			log.Fatal(err)
+		}
+		// The run happened when its output was written.
+		if fi, err := os.Stat(raw); err == nil {
+			started = fi.ModTime().UTC()
+		}
 	}
 	f, err := os.Open(raw)
 	if err != nil {
@@ -80,7 +86,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	summary, err := goOutput(dir, "run", benchstat, raw)
+	// Relative to dir, so that benchstat's header names results.txt, not a path of
+	// this machine.
+	rel, err := filepath.Rel(dir, raw)
+	if err != nil {
+		rel = raw
+	}
+	summary, err := goOutput(dir, "run", benchstat, rel)
 	if err != nil {
 		log.Fatal(err)
 	}
