@@ -16,6 +16,7 @@ import (
 	"github.com/retrykit/retrykit/hooks"
 	"github.com/retrykit/retrykit/otelretry"
 	"github.com/retrykit/retrykit/retry"
+	"github.com/retrykit/retrykit/retryhttp"
 )
 
 // operationName is the retry policy's Name: the retry.operation.name of every span and
@@ -106,7 +107,8 @@ func (c *client) call(ctx context.Context, id int, plan func(call, attempt int) 
 }
 
 // get is one attempt: one HTTP request. A 429 or 503 with Retry-After carries the
-// server's hint to the retry policy; other 4xx are not worth retrying.
+// server's wait to the retry policy (package retryhttp reads the header); other 4xx are
+// not worth retrying.
 func (c *client) get(ctx context.Context, id, attempt int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
@@ -124,15 +126,15 @@ func (c *client) get(ctx context.Context, id, attempt int) error {
 		return nil
 	}
 	failure := &statusError{code: resp.StatusCode}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 		if v := resp.Header.Get("Retry-After"); v != "" {
+			// On the attempt span, so that the trees can tell why a pause was long.
 			trace.SpanFromContext(ctx).SetAttributes(attrRetryAfter.StringSlice([]string{v}))
-			if d, ok := parseRetryAfter(v, time.Now()); ok {
-				return retry.WithRetryAfter(failure, d)
-			}
 		}
-	}
-	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		// The server's wait, if it asked for one, becomes the policy's delay hint.
+		return retryhttp.WithRetryAfter(failure, resp)
+	case resp.StatusCode >= 500:
 		return failure
 	}
 	return retry.Permanent(failure)
@@ -147,18 +149,6 @@ func (e *statusError) Error() string {
 
 // ErrorType gives error.type the status code, as the HTTP semantic conventions do.
 func (e *statusError) ErrorType() string { return strconv.Itoa(e.code) }
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP-date
-// (RFC 9110, section 10.2.3). A date in the past is a zero delay.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
 
 // outcomeOf is the outcome of a call as the caller sees it: from the *retry.Error that
 // Do returns for every failure.

@@ -2,36 +2,11 @@ package main
 
 import (
 	"errors"
-	"net/http"
 	"testing"
-	"time"
 
 	"github.com/retrykit/retrykit/hooks"
 	"github.com/retrykit/retrykit/retry"
 )
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	for _, tt := range []struct {
-		v    string
-		want time.Duration
-		ok   bool
-	}{
-		{"0", 0, true},
-		{"3", 3 * time.Second, true},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-		{"-1", 0, false},
-		{"1.5", 0, false},
-		{"soon", 0, false},
-		{"", 0, false},
-	} {
-		got, ok := parseRetryAfter(tt.v, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tt.v, got, ok, tt.want, tt.ok)
-		}
-	}
-}
 
 func TestOutcomeOf(t *testing.T) {
 	for _, tt := range []struct {

@@ -89,7 +89,7 @@ func execute(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err er
 		}
 	}
 	if metricsURL != "" && ctx.Err() == nil {
-		fmt.Fprintln(stdout, "\nholding: Prometheus can scrape", metricsURL, "until interrupted (Ctrl-C)")
+		fmt.Fprintln(stdout, "\nholding /metrics for Prometheus until interrupted (Ctrl-C)")
 		<-ctx.Done()
 	}
 	return nil

@@ -80,7 +80,7 @@ func writeTree(w io.Writer, c *callLog, spans []sdktrace.ReadOnlySpan) {
 	}
 	for _, r := range roots {
 		fmt.Fprintln(w, clip(spanLine(r.span)))
-		writeChildren(w, r, "")
+		writeChildren(w, r, "", endNote(r))
 	}
 	if c.err != nil {
 		writeWrapped(w, "   error: ", c.err.Error())
@@ -88,9 +88,25 @@ func writeTree(w io.Writer, c *callLog, spans []sdktrace.ReadOnlySpan) {
 	fmt.Fprintln(w)
 }
 
+// endNote explains a call that ended with the deadline although its last attempt
+// asked for a pause: the pause would have ended past the deadline, so the call ended
+// at once instead of sleeping through it.
+func endNote(call *spanNode) string {
+	o, ok := attrValue(call.span, attrOutcome)
+	if !ok || o.Emit() != "deadline" || len(call.children) == 0 {
+		return ""
+	}
+	last := call.children[len(call.children)-1].span
+	ra, ok := attrValue(last, attrRetryAfter)
+	if _, delayed := attrValue(last, attrDelay); !ok || delayed || len(ra.AsStringSlice()) == 0 {
+		return ""
+	}
+	return "no pause: Retry-After " + ra.AsStringSlice()[0] + "s would end past the deadline"
+}
+
 // writeChildren prints n's children under prefix, with a pause line after each attempt
-// that a retry followed.
-func writeChildren(w io.Writer, n *spanNode, prefix string) {
+// that a retry followed, and note as a last line.
+func writeChildren(w io.Writer, n *spanNode, prefix, note string) {
 	type line struct {
 		text string
 		node *spanNode // nil for a pause
@@ -102,6 +118,9 @@ func writeChildren(w io.Writer, n *spanNode, prefix string) {
 			lines = append(lines, line{text: pauseLine(c.span, d)})
 		}
 	}
+	if note != "" {
+		lines = append(lines, line{text: note})
+	}
 	for i, l := range lines {
 		branch, more := "├─ ", "│  "
 		if i == len(lines)-1 {
@@ -109,7 +128,7 @@ func writeChildren(w io.Writer, n *spanNode, prefix string) {
 		}
 		fmt.Fprintln(w, clip(prefix+branch+l.text))
 		if l.node != nil {
-			writeChildren(w, l.node, prefix+more)
+			writeChildren(w, l.node, prefix+more, "")
 		}
 	}
 }
@@ -125,7 +144,9 @@ func spanLine(s sdktrace.ReadOnlySpan) string {
 			line += " after " + plural(int(n.AsInt64()), "attempt")
 		}
 		line += " · " + dur
-		if et, ok := attrValue(s, attrErrorType); ok && failed {
+		// error.type of a failed call is its outcome (retry.Error's ErrorType) unless
+		// WithErrorType says otherwise: worth a word only then.
+		if et, ok := attrValue(s, attrErrorType); ok && failed && et.Emit() != o.Emit() {
 			line += " · error.type=" + et.Emit()
 		}
 		return line

@@ -88,14 +88,34 @@ retry inventory.get · success after 4 attempts · 1.40s
 		spans: []sdktrace.ReadOnlySpan{
 			stub(1, 0, "retry inventory.get", 0, 2*time.Millisecond, codes.Error,
 				attrOutcome.String("permanent"), attrAttemptCount.Int(1), attrErrorType.String("permanent")),
+			stub(3, 0, "retry other.op", 3*time.Millisecond, 4*time.Millisecond, codes.Error,
+				attrOutcome.String("exhausted"), attrAttemptCount.Int(2), attrErrorType.String("custom")),
 			stub(2, 1, "attempt inventory.get", 0, 2*time.Millisecond, codes.Error, attrAttemptNumber.Int(1)),
 		},
 		want: `#5 exhausted                              trace 4bf92f3577b34da6a3ce929d0e0e4736
    service answered: 404
-retry inventory.get · permanent after 1 attempt · 2.0ms · error.type=permanent
+retry inventory.get · permanent after 1 attempt · 2.0ms
 └─ attempt 1 · 2.0ms · failed
+retry other.op · exhausted after 2 attempts · 1.0ms · error.type=custom
    error: retry inventory.get: permanent error after 1 attempt: inventory: 404
           Not Found, and a message long enough to need a second line
+
+`,
+	}, {
+		name: "deadline before a Retry-After pause",
+		call: &callLog{n: 6, name: "deadline", traceID: testTrace, answers: []answer{
+			{kind: answerThrottled, retryAfter: 3 * time.Second}}},
+		spans: []sdktrace.ReadOnlySpan{
+			stub(1, 0, "retry inventory.get", 0, 5*time.Millisecond, codes.Error,
+				attrOutcome.String("deadline"), attrAttemptCount.Int(1), attrErrorType.String("deadline")),
+			stub(2, 1, "attempt inventory.get", 0, 5*time.Millisecond, codes.Error, attrAttemptNumber.Int(1),
+				attrErrorType.String("429"), attrRetryAfter.StringSlice([]string{"3"})),
+		},
+		want: `#6 deadline                               trace 4bf92f3577b34da6a3ce929d0e0e4736
+   service answered: 429 Retry-After: 3
+retry inventory.get · deadline after 1 attempt · 5.0ms
+├─ attempt 1 · 5.0ms · error.type=429
+└─ no pause: Retry-After 3s would end past the deadline
 
 `,
 	}, {
