@@ -54,9 +54,11 @@ var observers = []observer{
 				}
 			}
 	}},
+	// Each otelretry row next to its hand-written twin, so that the two samples of a
+	// run are taken back to back.
 	{"retrykit+otel-noop", otelretryNoop},
-	{"retrykit+otel-sdk", otelretrySDK},
 	{"otel-noop-by-hand", handNoop},
+	{"retrykit+otel-sdk", otelretrySDK},
 	{"otel-sdk-by-hand", handSDK},
 }
 

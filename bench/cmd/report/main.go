@@ -233,6 +233,19 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// pairedRatio is the median over rounds of a's time over b's in the same round. The
+// two samples of a round were taken seconds apart, so load from other processes weighs
+// on both alike and cancels out of their ratio, where a ratio of medians can put a quiet
+// median over a loaded one.
+func pairedRatio(a, b *result) float64 {
+	n := min(len(a.ns), len(b.ns))
+	rs := make([]float64, n)
+	for i := range n {
+		rs[i] = a.ns[i] / b.ns[i]
+	}
+	return median(rs)
+}
+
 // spread is the largest distance of a sample from the median, relative to it.
 func spread(xs []float64) float64 {
 	m := median(xs)
@@ -314,7 +327,7 @@ var sections = []section{
 	{"A_FirstTryParallel", "A: success on the first try, RunParallel", "The same, with one policy shared by GOMAXPROCS goroutines.", "retrykit", nil},
 	{"B_TwoFailures", "B: two failures, then success, zero pause", "Three attempts per call: the cost of the retry machinery itself.", "retrykit", nil},
 	{"C_AttemptTimeout", "C: success with a per-attempt timeout of 100 ms", "Only retrykit and failsafe-go have a per-attempt timeout; the other peers wrap the attempt in context.WithTimeout by hand, which is also the direct baseline. failsafe-go cancels the attempt's context from a timer instead of setting its deadline, and its check (ctx.Done() != nil) allocates one channel the others are not charged.", "retrykit", nil},
-	{"D_Hooks", "D: observing a first-try success", "retrykit with hooks: none, hooks.Stats, hooks.Log to slog.DiscardHandler (log-off) and to a text handler at debug level writing to io.Discard (log-text), otelretry with no-op providers and with the SDK (always sampling, a span processor that drops spans, a manual reader). otel-sdk-by-hand and otel-noop-by-hand do the same OpenTelemetry operations directly, without retrykit; the last column divides each otelretry row by its hand-written twin.", "retrykit",
+	{"D_Hooks", "D: observing a first-try success", "retrykit with hooks: none, hooks.Stats, hooks.Log to slog.DiscardHandler (log-off) and to a text handler at debug level whose writer drops every record (log-text), otelretry with no-op providers and with the SDK (always sampling, a span processor that drops spans, a manual reader). otel-sdk-by-hand and otel-noop-by-hand do the same OpenTelemetry operations directly, without retrykit; the last column divides each otelretry row by its hand-written twin.", "retrykit",
 		map[string]string{"retrykit+otel-noop": "otel-noop-by-hand", "retrykit+otel-sdk": "otel-sdk-by-hand"}},
 	{"E_Budget", "E: a retry budget under RunParallel", "First-try success, every call accounted in one budget shared by all goroutines. cenkalti/backoff and sethvargo/go-retry have no budget.", "retrykit", nil},
 }
@@ -352,7 +365,7 @@ func peerRatio(group string, want float64) func(func(string, string) *result) (s
 		if best == nil {
 			return "no peer ran", false
 		}
-		ratio := median(best.ns) / median(rk.ns)
+		ratio := pairedRatio(best, rk)
 		allocs := median(rk.allocs)
 		text := fmt.Sprintf("%.2fx faster than %s (%s vs %s ns/op), %g allocs/op",
 			ratio, best.lib, num(median(rk.ns)), num(median(best.ns)), allocs)
@@ -373,7 +386,7 @@ func overRatio(group, lib, ref string, want float64) func(func(string, string) *
 		if r == nil || b == nil {
 			return "not run", false
 		}
-		ratio := median(r.ns) / median(b.ns)
+		ratio := pairedRatio(r, b)
 		return fmt.Sprintf("%.2fx (%s vs %s ns/op)", ratio, num(median(r.ns)), num(median(b.ns))), ratio <= want
 	}
 }
@@ -420,8 +433,10 @@ func write(w io.Writer, e env, results []*result, summary string) {
 	}
 	fmt.Fprintf(w, "\nThe machine is shared with other work, so absolute figures are noisy; the ratios\n")
 	fmt.Fprintf(w, "between libraries of one run are what counts. Every figure is the median of the samples,\n")
-	fmt.Fprintf(w, "± the largest distance of a sample from it. Ratios divide a row's ns/op by retrykit's:\n")
-	fmt.Fprintf(w, "above 1 means slower than retrykit. \"ns/op over direct\" subtracts the direct row, the\n")
+	fmt.Fprintf(w, "± the largest distance of a sample from it. A ratio divides a row's time by retrykit's\n")
+	fmt.Fprintf(w, "(above 1: slower than retrykit); it is the median over the runs of the ratio of the two\n")
+	fmt.Fprintf(w, "samples taken in the same run, seconds apart, so that load from other processes cancels\n")
+	fmt.Fprintf(w, "out of it; it can differ from the ratio of the medians. \"ns/op over direct\" subtracts the direct row, the\n")
 	fmt.Fprintf(w, "hand-written loop that every benchmark's harness also pays for: it is what the library adds.\n\n")
 
 	fmt.Fprintf(w, "## Targets\n\n| target | measured | met |\n|---|---|---|\n")
@@ -456,7 +471,7 @@ func write(w io.Writer, e env, results []*result, summary string) {
 		for _, r := range rows {
 			ratio, over := "?", ""
 			if ref != nil {
-				ratio = fmt.Sprintf("%.2fx", median(r.ns)/median(ref.ns))
+				ratio = fmt.Sprintf("%.2fx", pairedRatio(r, ref))
 			}
 			if direct != nil && r != direct {
 				over = fmt.Sprintf("%+.1f", median(r.ns)-median(direct.ns))
@@ -470,7 +485,7 @@ func write(w io.Writer, e env, results []*result, summary string) {
 			if s.pairs != nil {
 				pair := ""
 				if h := get(s.group, s.pairs[r.lib]); h != nil {
-					pair = fmt.Sprintf("%.2fx", median(r.ns)/median(h.ns))
+					pair = fmt.Sprintf("%.2fx", pairedRatio(r, h))
 				}
 				fmt.Fprintf(w, " %s |", pair)
 			}
