@@ -94,8 +94,7 @@ func WrapArg[A, T any](p *Policy, fn func(context.Context, A) (T, error)) func(c
 type call struct {
 	p     *Policy
 	ctx   context.Context // the caller's, or what OnStart returned
-	info  hooks.Call
-	clock bool // whether anything needs the time: hooks, timeouts, deadlines
+	clock bool            // whether anything needs the time: hooks, timeouts, deadlines
 
 	dl       time.Time // call deadline, valid if hasDL
 	hasDL    bool
@@ -108,7 +107,8 @@ type call struct {
 	timedOut bool  // the last attempt's own timeout fired
 	prev     time.Duration
 
-	// The attempt under way, for the hooks and the panic path.
+	// The attempt under way, for the hooks and the panic path; a.Call describes the call.
+	// Only filled in when there are hooks: copying it costs more than the bare loop.
 	a      hooks.Attempt
 	actx   context.Context // the attempt's hook context (OnAttempt's result)
 	cancel context.CancelFunc
@@ -131,7 +131,9 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first 
 			c.dl, c.hasDL = d, true
 		}
 	}
-	c.info = hooks.Call{Name: p.name, MaxTries: p.maxTries, Start: now, Deadline: c.dl}
+	if p.hasHooks {
+		c.a.Call = hooks.Call{Name: p.name, MaxTries: p.maxTries, Start: now, Deadline: c.dl}
+	}
 
 	if first != nil {
 		// Only the bare path gets here: no hooks, no clock, no budget.
@@ -143,7 +145,7 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first 
 	}
 
 	if h := p.hooks.OnStart; h != nil {
-		if nctx := h(ctx, c.info); nctx != nil {
+		if nctx := h(ctx, c.a.Call); nctx != nil {
 			c.ctx = nctx
 		}
 	}
@@ -194,7 +196,6 @@ func (c *call) loop(fn func(context.Context) error, now time.Time) error {
 // the time it ended.
 func (c *call) attempt(fn func(context.Context) error, now time.Time) (time.Time, error) {
 	p := c.p
-	c.a = hooks.Attempt{Call: c.info, Number: c.attempts, Start: now}
 	var adl time.Time
 	hasADL, own := c.hasDL, false
 	if p.hasAttemptTimeout {
@@ -206,12 +207,14 @@ func (c *call) attempt(fn func(context.Context) error, now time.Time) (time.Time
 	} else if c.hasDL {
 		adl = c.dl
 	}
-	c.a.Deadline = adl
 
 	c.actx = c.ctx
-	if h := p.hooks.OnAttempt; h != nil {
-		if actx := h(c.ctx, c.a); actx != nil {
-			c.actx = actx
+	if p.hasHooks {
+		c.a = hooks.Attempt{Call: c.a.Call, Number: c.attempts, Start: now, Deadline: adl}
+		if h := p.hooks.OnAttempt; h != nil {
+			if actx := h(c.ctx, c.a); actx != nil {
+				c.actx = actx
+			}
 		}
 	}
 	fctx := c.actx
@@ -259,7 +262,8 @@ func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
 	}
 	// Neither the deadline nor a cancellation caused this error.
 	c.earlier = err
-	if errors.Is(err, ErrPermanent) || !c.timedOut && !p.retryable(err) {
+	permanent, hint, hasHint := classify(err)
+	if permanent || !c.timedOut && !p.retryable(err) {
 		return hooks.Permanent, true
 	}
 	if p.maxTries > 0 && c.attempts >= p.maxTries {
@@ -272,7 +276,7 @@ func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
 	if p.backoff != nil {
 		delay = max(p.backoff.Delay(c.attempts, c.prev), 0)
 	}
-	if hint, ok := retryAfterHint(err); ok && hint > delay {
+	if hasHint && hint > delay {
 		delay = hint
 	}
 	if p.budget != nil && !p.budget.allowRetry() {
@@ -324,7 +328,7 @@ func (c *call) end(o hooks.Outcome, now time.Time) error {
 	}
 	if c.p.hasHooks {
 		h := &c.p.hooks
-		r := hooks.Result{Call: c.info, Outcome: o, Attempts: c.attempts, Duration: now.Sub(c.info.Start), Err: err}
+		r := hooks.Result{Call: c.a.Call, Outcome: o, Attempts: c.attempts, Duration: now.Sub(c.a.Call.Start), Err: err}
 		switch {
 		case o == hooks.Deadline:
 			if h.OnDeadline != nil {
@@ -359,7 +363,7 @@ func (c *call) panicked() {
 		h.OnAttemptEnd(c.actx, c.a)
 	}
 	if h.OnDone != nil {
-		h.OnDone(c.ctx, hooks.Result{Call: c.info, Outcome: hooks.Panicked, Attempts: c.attempts, Duration: now.Sub(c.info.Start)})
+		h.OnDone(c.ctx, hooks.Result{Call: c.a.Call, Outcome: hooks.Panicked, Attempts: c.attempts, Duration: now.Sub(c.a.Call.Start)})
 	}
 }
 

@@ -48,22 +48,31 @@ type retryAfterer interface {
 	RetryAfter() time.Duration
 }
 
-// retryAfterHint finds the delay hint of the first error in err's tree that has a
-// RetryAfter() time.Duration method, in the order of errors.As: err, then a depth-first
-// walk of what Unwrap returns, asking each As method on the way. A negative hint counts
-// as 0.
+// classify walks err's tree once, after every failed attempt, for the two things the
+// engine must know of an error beyond its filters: whether it carries the Permanent mark
+// (what errors.Is(err, ErrPermanent) reports), and the delay hint of the first error that
+// has a RetryAfter() time.Duration method, in the order of errors.As: err, then a
+// depth-first walk of what Unwrap returns, asking each As method on the way. A negative
+// hint counts as 0; a permanent error's hint is not looked for, since no retry follows.
 //
-// It runs after every failed attempt and allocates nothing. errors.AsType would give the
-// same answer but allocates a target for every error with an As method that it meets;
-// here the targets come from a pool.
-func retryAfterHint(err error) (time.Duration, bool) {
+// One walk instead of errors.Is and errors.AsType halves the cost of a failed attempt,
+// and allocates nothing: errors.AsType allocates a target for every error with an As
+// method that it meets, here the targets come from a pool.
+func classify(err error) (permanent bool, hint time.Duration, hasHint bool) {
 	for err != nil {
-		if h, ok := err.(retryAfterer); ok {
-			return max(h.RetryAfter(), 0), true
+		if err == ErrPermanent {
+			return true, 0, false
 		}
-		if x, ok := err.(interface{ As(any) bool }); ok {
-			if d, ok := asHint(x); ok {
-				return max(d, 0), true
+		if x, ok := err.(interface{ Is(error) bool }); ok && x.Is(ErrPermanent) {
+			return true, 0, false
+		}
+		if !hasHint {
+			if h, ok := err.(retryAfterer); ok {
+				hint, hasHint = max(h.RetryAfter(), 0), true
+			} else if x, ok := err.(interface{ As(any) bool }); ok {
+				if d, ok := asHint(x); ok {
+					hint, hasHint = max(d, 0), true
+				}
 			}
 		}
 		switch x := err.(type) {
@@ -71,16 +80,20 @@ func retryAfterHint(err error) (time.Duration, bool) {
 			err = x.Unwrap()
 		case interface{ Unwrap() []error }:
 			for _, e := range x.Unwrap() {
-				if d, ok := retryAfterHint(e); ok {
-					return d, true
+				p, h, ok := classify(e)
+				if p {
+					return true, 0, false
+				}
+				if ok && !hasHint {
+					hint, hasHint = h, true
 				}
 			}
-			return 0, false
+			return false, hint, hasHint
 		default:
-			return 0, false
+			return false, hint, hasHint
 		}
 	}
-	return 0, false
+	return false, hint, hasHint
 }
 
 // hintTargets holds the targets given to As methods: a *retryAfterer, as errors.AsType

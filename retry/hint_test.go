@@ -60,7 +60,6 @@ func TestRetryAfterHint(t *testing.T) {
 		{"errors.Join, first branch first", errors.Join(WithRetryAfter(base, time.Second), WithRetryAfter(base, 9*time.Second)), time.Second, true},
 		{"multiple %w, depth first", fmt.Errorf("%w, %w", fmt.Errorf("a: %w", WithRetryAfter(base, 6*time.Second)), WithRetryAfter(base, time.Second)), 6 * time.Second, true},
 		{"errors.Join without hint", errors.Join(io.EOF, base), 0, false},
-		{"Permanent keeps the hint visible", Permanent(WithRetryAfter(base, time.Second)), time.Second, true},
 		{"As method that produces a hint", fmt.Errorf("w: %w", hintByAs{&throttledError{after: 8 * time.Second}}), 8 * time.Second, true},
 		{"As method that does not, hint inside", asNothing{WithRetryAfter(base, 3*time.Second)}, 3 * time.Second, true},
 		{"As method that does not, no hint", asNothing{base}, 0, false},
@@ -68,9 +67,9 @@ func TestRetryAfterHint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := retryAfterHint(tt.err)
+			got, ok := hintOf(tt.err)
 			if got != tt.want || ok != tt.wantOK {
-				t.Errorf("retryAfterHint(%v) = %v, %v; want %v, %v", tt.err, got, ok, tt.want, tt.wantOK)
+				t.Errorf("hintOf(%v) = %v, %v; want %v, %v", tt.err, got, ok, tt.want, tt.wantOK)
 			}
 			// The search agrees with errors.As wherever a hint is found by it.
 			if h, asOK := errors.AsType[retryAfterer](tt.err); asOK != tt.wantOK || asOK && max(h.RetryAfter(), 0) != got {
@@ -95,7 +94,7 @@ func TestWithRetryAfterIsTransparent(t *testing.T) {
 	if te, ok := errors.AsType[*throttledError](err); !ok || te != base {
 		t.Errorf("errors.As finds %v, %v; want the wrapped *throttledError", te, ok)
 	}
-	if d, ok := retryAfterHint(err); !ok || d != 2*time.Second {
+	if d, ok := hintOf(err); !ok || d != 2*time.Second {
 		t.Errorf("hint %v, %v; want the outer 2s", d, ok)
 	}
 }
@@ -112,8 +111,8 @@ func TestRetryAfterHintAllocatesNothing(t *testing.T) {
 		fmt.Errorf("d: %w", hintByAs{&throttledError{after: time.Second}}),
 	}
 	for _, err := range chains {
-		if allocs := testing.AllocsPerRun(1000, func() { _, _ = retryAfterHint(err) }); allocs != 0 {
-			t.Errorf("retryAfterHint(%v): %v allocs, want 0", err, allocs)
+		if allocs := testing.AllocsPerRun(1000, func() { _, _ = hintOf(err) }); allocs != 0 {
+			t.Errorf("hintOf(%v): %v allocs, want 0", err, allocs)
 		}
 	}
 }
@@ -219,8 +218,35 @@ func BenchmarkRetryAfterHint(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				retryAfterHint(bc.err)
+				hintOf(bc.err)
 			}
 		})
+	}
+}
+
+// hintOf is the hint half of classify.
+func hintOf(err error) (time.Duration, bool) {
+	_, d, ok := classify(err)
+	return d, ok
+}
+
+// TestClassifyPermanent: classify finds the Permanent mark wherever errors.Is would, and
+// does not look for the hint of a permanent error: no retry follows it.
+func TestClassifyPermanent(t *testing.T) {
+	hinted := WithRetryAfter(errors.New("busy"), time.Second)
+	for _, err := range []error{
+		ErrPermanent,
+		Permanent(hinted),
+		fmt.Errorf("a: %w", Permanent(hinted)),
+		errors.Join(hinted, fmt.Errorf("b: %w", ErrPermanent)),
+		fmt.Errorf("c: %w", &Error{Outcome: hooks.Permanent, Last: hinted}),
+		hinted,
+		errors.Join(hinted, io.EOF),
+		fmt.Errorf("d: %w", &Error{Outcome: hooks.Exhausted, Last: hinted}),
+	} {
+		p, _, hasHint := classify(err)
+		if want := errors.Is(err, ErrPermanent); p != want || p && hasHint {
+			t.Errorf("classify(%v) = permanent %v, hint %v; errors.Is says %v", err, p, hasHint, want)
+		}
 	}
 }
