@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/retrykit/retrykit/hooks"
@@ -62,6 +63,9 @@ func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 		http: &http.Client{Transport: otelhttp.NewTransport(transport,
 			otelhttp.WithTracerProvider(tel.tp),
 			otelhttp.WithMeterProvider(tel.mp),
+			// W3C trace context on every request: an instrumented service would continue
+			// the attempt's trace.
+			otelhttp.WithPropagators(propagation.TraceContext{}),
 		)},
 		policy: policy,
 	}, nil

@@ -26,7 +26,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // execute runs the example as cfg says.
-func execute(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err error) {
+func execute(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	tel, err := setupTelemetry(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -38,11 +38,7 @@ func execute(ctx context.Context, cfg *config, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return err
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = errors.Join(err, srv.close(stopCtx))
-	}()
+	defer srv.close(context.WithoutCancel(ctx))
 
 	cl, err := newClient(cfg, srv.url, tel)
 	if err != nil {

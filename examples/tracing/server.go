@@ -125,7 +125,7 @@ func (s *flakyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handlers to return (bounded by ctx). A connection the client dialled but never used
 // would hold Shutdown up for 5 seconds (net/http waits that long for a new connection's
 // first request): after a short grace period the rest are closed.
-func (s *flakyServer) close(ctx context.Context) error {
+func (s *flakyServer) close(ctx context.Context) {
 	close(s.quit)
 	ctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 	defer cancel()
@@ -133,5 +133,4 @@ func (s *flakyServer) close(ctx context.Context) error {
 		_ = s.srv.Close() // the grace period is over: drop what is left
 	}
 	<-s.done
-	return nil
 }
