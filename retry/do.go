@@ -94,6 +94,7 @@ func WrapArg[A, T any](p *Policy, fn func(context.Context, A) (T, error)) func(c
 type call struct {
 	p     *Policy
 	ctx   context.Context // the caller's, or what OnStart returned
+	done  bool            // ctx can be done (its Done channel is not nil)
 	clock bool            // whether anything needs the time: hooks, timeouts, deadlines
 
 	dl       time.Time // call deadline, valid if hasDL
@@ -118,7 +119,7 @@ type call struct {
 // run is Do past its argument checks. first, if not nil, is the error of a first attempt
 // that Do already made on its bare path.
 func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first error) error {
-	c := call{p: p, ctx: ctx}
+	c := call{p: p, ctx: ctx, done: ctx.Done() != nil}
 	c.ctxDL, c.hasCtxDL = ctx.Deadline()
 	c.clock = p.hasHooks || p.hasAttemptTimeout || p.hasDeadline || c.hasCtxDL
 	var now time.Time
@@ -146,7 +147,7 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first 
 
 	if h := p.hooks.OnStart; h != nil {
 		if nctx := h(ctx, c.a.Call); nctx != nil {
-			c.ctx = nctx
+			c.ctx, c.done = nctx, nctx.Done() != nil
 		}
 	}
 	if err := c.ctx.Err(); err != nil {
@@ -173,8 +174,10 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first 
 // loop makes attempts until one of the rules ends the call.
 func (c *call) loop(fn func(context.Context) error, now time.Time) error {
 	for {
-		if err := c.ctx.Err(); err != nil {
-			return c.end(ctxOutcome(err), now)
+		if c.done {
+			if err := c.ctx.Err(); err != nil {
+				return c.end(ctxOutcome(err), now)
+			}
 		}
 		if c.hasDL && !now.Before(c.dl) {
 			return c.end(hooks.Deadline, now)
@@ -254,8 +257,10 @@ func (c *call) attempt(fn func(context.Context) error, now time.Time) (time.Time
 // call ends; otherwise it has set c.prev to the pause to take next.
 func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
 	p := c.p
-	if cerr := c.ctx.Err(); cerr != nil {
-		return ctxOutcome(cerr), true
+	if c.done {
+		if cerr := c.ctx.Err(); cerr != nil {
+			return ctxOutcome(cerr), true
+		}
 	}
 	if c.hasDL && !now.Before(c.dl) {
 		return hooks.Deadline, true
