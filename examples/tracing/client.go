@@ -75,8 +75,16 @@ func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 func (c *client) close() { c.transport.CloseIdleConnections() }
 
 // workloadHooks let the workload keep its own count of what the telemetry must show,
-// straight from the engine's events: the timeouts and the pauses of each call.
+// straight from the engine's events: the timeouts and the pauses of each call. They come
+// after otelretry's hooks, so OnStart sees the context with the call's span: its trace
+// is the one the tree of the call is built from.
 var workloadHooks = hooks.Hooks{
+	OnStart: func(ctx context.Context, _ hooks.Call) context.Context {
+		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
+			l.traceID = trace.SpanContextFromContext(ctx).TraceID()
+		}
+		return nil
+	},
 	OnTimeout: func(ctx context.Context, _ hooks.Attempt) {
 		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
 			l.timeouts++
@@ -100,9 +108,6 @@ func (c *client) call(ctx context.Context, id int, plan func(call, attempt int) 
 	err := c.policy.Do(ctx, func(ctx context.Context) error {
 		log.attempts++
 		log.answers = append(log.answers, plan(id, log.attempts))
-		if !log.traceID.IsValid() {
-			log.traceID = trace.SpanContextFromContext(ctx).TraceID()
-		}
 		return c.get(ctx, id, log.attempts)
 	})
 	log.elapsed = time.Since(start)
