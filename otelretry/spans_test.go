@@ -167,8 +167,8 @@ func TestSpans(t *testing.T) {
 			steps:   []step{{err: retry.Permanent(errBoom)}},
 			wantErr: retry.ErrPermanent,
 			want: []spanView{
-				// The mark's wrapper is the type: Permanent's wrapper has no ErrorType method.
-				failedAttempt(1, "*retry.permanentError", "boom", nil),
+				// Permanent's ErrorType names the error it marks, not its own wrapper.
+				failedAttempt(1, boomType, "boom", nil),
 				callView(map[string]any{"retry.max_attempts": int64(5), "retry.attempt.count": int64(1), "retry.outcome": "permanent", "error.type": "permanent"}, codes.Error, errDesc),
 			},
 		},
