@@ -138,58 +138,35 @@ func (h logHooks) onAttempt(ctx context.Context, a Attempt) context.Context {
 }
 
 func (h logHooks) onAttemptEnd(ctx context.Context, a Attempt) {
-	l := h.logger()
-	if !l.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	as := [5]slog.Attr{
-		slog.String(keyOp, a.Call.Name),
-		slog.Int(keyAttempt, a.Number),
-		slog.Duration(keyDuration, a.Duration),
-		slog.Bool(keyTimedOut, a.TimedOut),
-	}
-	n := 4
-	if a.Err != nil {
-		as[n] = slog.Any(keyError, a.Err)
-		n++
-	}
-	l.LogAttrs(ctx, slog.LevelDebug, msgAttemptEnd, as[:n]...)
+	h.attemptRecord(ctx, slog.LevelDebug, msgAttemptEnd, a, slog.Duration(keyDuration, a.Duration), true)
 }
 
 func (h logHooks) onTimeout(ctx context.Context, a Attempt) {
-	l := h.logger()
-	if !l.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	as := [4]slog.Attr{
-		slog.String(keyOp, a.Call.Name),
-		slog.Int(keyAttempt, a.Number),
-		slog.Duration(keyDuration, a.Duration),
-	}
-	n := 3
-	if a.Err != nil {
-		as[n] = slog.Any(keyError, a.Err)
-		n++
-	}
-	l.LogAttrs(ctx, slog.LevelInfo, msgTimeout, as[:n]...)
+	h.attemptRecord(ctx, slog.LevelInfo, msgTimeout, a, slog.Duration(keyDuration, a.Duration), false)
 }
 
 func (h logHooks) onRetry(ctx context.Context, a Attempt, delay time.Duration) {
+	h.attemptRecord(ctx, slog.LevelInfo, msgRetry, a, slog.Duration(keyDelay, delay), false)
+}
+
+// attemptRecord writes the record of an event that ends or follows an attempt: op,
+// attempt, the event's own value, timed_out if asked for, and the error if there is one.
+func (h logHooks) attemptRecord(ctx context.Context, level slog.Level, msg string, a Attempt, value slog.Attr, timedOut bool) {
 	l := h.logger()
-	if !l.Enabled(ctx, slog.LevelInfo) {
+	if !l.Enabled(ctx, level) {
 		return
 	}
-	as := [4]slog.Attr{
-		slog.String(keyOp, a.Call.Name),
-		slog.Int(keyAttempt, a.Number),
-		slog.Duration(keyDelay, delay),
-	}
+	as := [5]slog.Attr{slog.String(keyOp, a.Call.Name), slog.Int(keyAttempt, a.Number), value}
 	n := 3
+	if timedOut {
+		as[n] = slog.Bool(keyTimedOut, a.TimedOut)
+		n++
+	}
 	if a.Err != nil {
 		as[n] = slog.Any(keyError, a.Err)
 		n++
 	}
-	l.LogAttrs(ctx, slog.LevelInfo, msgRetry, as[:n]...)
+	l.LogAttrs(ctx, level, msg, as[:n]...)
 }
 
 func (h logHooks) onGiveup(ctx context.Context, r Result) {
