@@ -44,9 +44,9 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 		if err == nil {
 			return nil
 		}
-		return p.run(ctx, fn, err)
+		return p.runBare(ctx, fn, err)
 	}
-	return p.run(ctx, fn, nil)
+	return p.run(ctx, fn)
 }
 
 // DoValue is Do for a function that returns a value: it returns the value of the
@@ -116,9 +116,31 @@ type call struct {
 	inFn   bool
 }
 
-// run is Do past its argument checks. first, if not nil, is the error of a first attempt
-// that Do already made on its bare path.
-func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first error) error {
+// runBare is the rest of a call whose first attempt failed, for a bare policy (no hooks,
+// attempt timeout, deadline or budget) and a context that can never be done: rules 1, 2,
+// 6 and 7 cannot apply and nothing needs the clock, so the retries need none of the call
+// state either, which halves their cost.
+func (p *Policy) runBare(ctx context.Context, fn func(context.Context) error, err error) error {
+	attempts := 1
+	var prev time.Duration
+	for {
+		o, stop, delay := p.judge(err, attempts, false, prev)
+		if stop {
+			return &Error{Outcome: o, Attempts: attempts, Last: err, name: p.name, earlier: err}
+		}
+		if delay > 0 {
+			time.Sleep(delay) // ctx can never be done: nothing can cut the pause short
+		}
+		prev = delay
+		attempts++
+		if err = fn(ctx); err == nil {
+			return nil
+		}
+	}
+}
+
+// run is Do past its argument checks, for every policy and context.
+func (p *Policy) run(ctx context.Context, fn func(context.Context) error) error {
 	c := call{p: p, ctx: ctx, done: ctx.Done() != nil}
 	c.ctxDL, c.hasCtxDL = ctx.Deadline()
 	c.clock = p.hasHooks || p.hasAttemptTimeout || p.hasDeadline || c.hasCtxDL
@@ -134,15 +156,6 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error, first 
 	}
 	if p.hasHooks {
 		c.a.Call = hooks.Call{Name: p.name, MaxTries: p.maxTries, Start: now, Deadline: c.dl}
-	}
-
-	if first != nil {
-		// Only the bare path gets here: no hooks, no clock, no budget.
-		c.attempts, c.last = 1, first
-		if o, stop := c.decide(first, now); stop {
-			return c.end(o, now)
-		}
-		return c.loop(fn, c.pause(now))
 	}
 
 	if h := p.hooks.OnStart; h != nil {
@@ -267,22 +280,9 @@ func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
 	}
 	// Neither the deadline nor a cancellation caused this error.
 	c.earlier = err
-	permanent, hint, hasHint := classify(err)
-	if permanent || !c.timedOut && !p.retryable(err) {
-		return hooks.Permanent, true
-	}
-	if p.maxTries > 0 && c.attempts >= p.maxTries {
-		return hooks.Exhausted, true
-	}
-	if len(p.giveUps) > 0 && p.givesUp(err) {
-		return hooks.GaveUp, true
-	}
-	var delay time.Duration
-	if p.backoff != nil {
-		delay = max(p.backoff.Delay(c.attempts, c.prev), 0)
-	}
-	if hasHint && hint > delay {
-		delay = hint
+	o, stop, delay := p.judge(err, c.attempts, c.timedOut, c.prev)
+	if stop {
+		return o, true
 	}
 	if p.budget != nil && !p.budget.allowRetry() {
 		return hooks.Throttled, true
@@ -295,6 +295,29 @@ func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
 	}
 	c.prev = delay
 	return 0, false
+}
+
+// judge applies the rules that depend only on the policy and the error (3 to 5) and
+// chooses the pause before the next attempt: the backoff's, or the error's delay hint if
+// that is longer. stop reports that outcome o ends the call.
+func (p *Policy) judge(err error, attempts int, timedOut bool, prev time.Duration) (o hooks.Outcome, stop bool, delay time.Duration) {
+	permanent, hint, hasHint := classify(err)
+	if permanent || !timedOut && !p.retryable(err) {
+		return hooks.Permanent, true, 0
+	}
+	if p.maxTries > 0 && attempts >= p.maxTries {
+		return hooks.Exhausted, true, 0
+	}
+	if len(p.giveUps) > 0 && p.givesUp(err) {
+		return hooks.GaveUp, true, 0
+	}
+	if p.backoff != nil {
+		delay = max(p.backoff.Delay(attempts, prev), 0)
+	}
+	if hasHint && hint > delay {
+		delay = hint
+	}
+	return 0, false, delay
 }
 
 // pause announces the retry and waits c.prev, or until the caller's context is done (the
