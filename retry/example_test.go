@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/retrykit/retrykit/hooks"
 	"github.com/retrykit/retrykit/retry"
 )
 
@@ -173,4 +174,51 @@ func ExampleNew() {
 	_, err := retry.New(retry.AttemptTimeout(-100 * time.Millisecond))
 	fmt.Println(err)
 	// Output: retry: AttemptTimeout(-100ms): must not be negative
+}
+
+// If retries by any predicate, here on the temporary errors of a network stack.
+func ExampleIf() {
+	temporary := func(err error) bool {
+		var t interface{ Temporary() bool }
+		return errors.As(err, &t) && t.Temporary()
+	}
+	p := retry.Times(3, retry.If(temporary))
+	attempts := 0
+	_ = p.Do(context.Background(), func(context.Context) error {
+		attempts++
+		return &net.DNSError{Err: "server misbehaving", IsTemporary: true}
+	})
+	fmt.Println(attempts)
+	// Output: 3
+}
+
+// Hooks observe every step of a call; here, the retries a call needed.
+func ExampleHooks() {
+	p := retry.Times(3, retry.Hooks(hooks.Hooks{
+		OnRetry: func(_ context.Context, a hooks.Attempt, delay time.Duration) {
+			fmt.Printf("attempt %d failed (%v), retrying in %v\n", a.Number, a.Err, delay)
+		},
+		OnDone: func(_ context.Context, r hooks.Result) {
+			fmt.Printf("%s after %d attempts\n", r.Outcome, r.Attempts)
+		},
+	}))
+	attempts := 0
+	_ = p.Do(context.Background(), func(context.Context) error {
+		if attempts++; attempts < 3 {
+			return io.ErrUnexpectedEOF
+		}
+		return nil
+	})
+	// Output:
+	// attempt 1 failed (unexpected EOF), retrying in 0s
+	// attempt 2 failed (unexpected EOF), retrying in 0s
+	// success after 3 attempts
+}
+
+// MustNew builds a policy from constants, where an invalid option is a programming error.
+func ExampleMustNew() {
+	p := retry.MustNew(retry.Name("cache.get"), retry.MaxTries(2), retry.Deadline(50*time.Millisecond))
+	err := p.Do(context.Background(), func(context.Context) error { return nil })
+	fmt.Println(err)
+	// Output: <nil>
 }
