@@ -34,7 +34,7 @@ func printTree(spans []sdktrace.ReadOnlySpan, keys ...attribute.Key) {
 		for _, kv := range s.Attributes() {
 			for _, k := range keys {
 				if kv.Key == k {
-					line += fmt.Sprintf(" %s=%v", kv.Key, kv.Value.Emit())
+					line += fmt.Sprintf(" %s=%v", kv.Key, kv.Value.String())
 				}
 			}
 		}
@@ -153,7 +153,7 @@ func ExampleWithAttemptSpans() {
 		for _, ev := range s.Events() {
 			fmt.Print("  ", ev.Name)
 			for _, kv := range ev.Attributes {
-				fmt.Printf(" %s=%s", kv.Key, kv.Value.Emit())
+				fmt.Printf(" %s=%s", kv.Key, kv.Value.String())
 			}
 			fmt.Println()
 		}

@@ -162,13 +162,12 @@ func (e *env) collect(t testing.TB) map[string]metricdata.Metrics {
 
 // step is what one attempt of a scripted function does.
 type step struct {
-	sleep   time.Duration // work before anything else (fake time inside synctest)
-	err     error         // returned
-	wait    bool          // wait for the attempt's context and return its error
-	panic   bool
-	cancel  bool // cancel the caller's context (then return err)
-	child   bool // start a span of its own from the attempt's context
-	timeout bool // unused marker for readability
+	sleep  time.Duration // work before anything else (fake time inside synctest)
+	err    error         // returned
+	wait   bool          // wait for the attempt's context and return its error
+	panic  bool
+	cancel bool // cancel the caller's context (then return err)
+	child  bool // start a span of its own from the attempt's context
 }
 
 // script returns a function that performs steps in turn, and counts attempts.

@@ -121,7 +121,6 @@ func TestRetryAfterHintAllocatesNothing(t *testing.T) {
 type hintRun struct {
 	delays  []time.Duration
 	outcome hooks.Outcome
-	elapsed time.Duration
 }
 
 func (r *hintRun) hooks() hooks.Hooks {

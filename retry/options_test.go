@@ -84,7 +84,8 @@ func TestNilArgumentsPanicClearly(t *testing.T) {
 		want string
 	}{
 		{"nil policy", func() { _ = nilPolicy.Do(context.Background(), ok) }, "nil *Policy"},
-		{"nil context", func() { _ = p.Do(nil, ok) }, "nil context"}, //nolint:staticcheck // the point of the test
+		//lint:ignore SA1012 a nil context is the point of the test
+		{"nil context", func() { _ = p.Do(nil, ok) }, "nil context"},
 		{"nil fn", func() { _ = p.Do(context.Background(), nil) }, "nil function"},
 		{"DoValue nil fn", func() { _, _ = DoValue[int](context.Background(), p, nil) }, "nil function"},
 		{"DoValue nil policy", func() { _, _ = DoValue(context.Background(), nil, okv) }, "nil *Policy"},

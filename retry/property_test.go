@@ -276,16 +276,15 @@ type propAttempt struct {
 
 // propExpect is what the model predicts.
 type propExpect struct {
-	attempts   []propAttempt
-	outcome    hooks.Outcome
-	elapsed    time.Duration
-	earlier    int  // Deadline, Canceled: index of the attempt whose error the result carries; -1: none
-	timedOut   bool // Exhausted: the last attempt timed out
-	callDL     time.Duration
-	hasCallDL  bool
-	tie        string // non-empty: two timers fire at the same instant; the run is not deterministic
-	panicAt    int    // Panicked: the attempt number that panicked
-	ctxDLFirst bool
+	attempts  []propAttempt
+	outcome   hooks.Outcome
+	elapsed   time.Duration
+	earlier   int  // Deadline, Canceled: index of the attempt whose error the result carries; -1: none
+	timedOut  bool // Exhausted: the last attempt timed out
+	callDL    time.Duration
+	hasCallDL bool
+	tie       string // non-empty: two timers fire at the same instant; the run is not deterministic
+	panicAt   int    // Panicked: the attempt number that panicked
 }
 
 // propModel computes what API.md says Do does with the script. It knows nothing of the
@@ -467,14 +466,13 @@ func propModel(s *propScript) propExpect {
 
 // propEvent is one recorded hook call.
 type propEvent struct {
-	name   string
-	at     time.Duration
-	a      hooks.Attempt
-	r      hooks.Result
-	c      hooks.Call
-	delay  time.Duration
-	ctxOK  bool // the hook got the context it should have (values of OnStart/OnAttempt)
-	number int
+	name  string
+	at    time.Duration
+	a     hooks.Attempt
+	r     hooks.Result
+	c     hooks.Call
+	delay time.Duration
+	ctxOK bool // the hook got the context it should have (values of OnStart/OnAttempt)
 }
 
 // propRun is what the engine did with a script.
@@ -488,7 +486,6 @@ type propRun struct {
 	panicked bool
 	elapsed  time.Duration
 	events   []propEvent
-	call     hooks.Call
 }
 
 // propErrFor builds the error a scripted attempt returns.

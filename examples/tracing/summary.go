@@ -77,7 +77,7 @@ func (m retryMetrics) countBy(name string, key attribute.Key) map[string]uint64 
 	out := map[string]uint64{}
 	for _, p := range m[name] {
 		v, _ := p.attrs.Value(key)
-		out[v.Emit()] += p.count
+		out[v.String()] += p.count
 	}
 	return out
 }
@@ -170,10 +170,10 @@ func writeSummary(w io.Writer, m retryMetrics, pass *passLog) {
 	byOutcome := map[string]histPoint{}
 	for _, p := range m[metricCallDuration] {
 		v, _ := p.attrs.Value(attrOutcome)
-		t := byOutcome[v.Emit()]
+		t := byOutcome[v.String()]
 		t.count += p.count
 		t.sum += p.sum
-		byOutcome[v.Emit()] = t
+		byOutcome[v.String()] = t
 	}
 	for _, o := range sortedOutcomes(byOutcome) {
 		if t := byOutcome[o]; t.count > 0 {

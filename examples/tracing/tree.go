@@ -93,7 +93,7 @@ func writeTree(w io.Writer, c *callLog, spans []sdktrace.ReadOnlySpan) {
 // at once instead of sleeping through it.
 func endNote(call *spanNode) string {
 	o, ok := attrValue(call.span, attrOutcome)
-	if !ok || o.Emit() != "deadline" || len(call.children) == 0 {
+	if !ok || o.String() != "deadline" || len(call.children) == 0 {
 		return ""
 	}
 	last := call.children[len(call.children)-1].span
@@ -139,27 +139,27 @@ func spanLine(s sdktrace.ReadOnlySpan) string {
 	dur := fmtDuration(s.EndTime().Sub(s.StartTime()))
 	failed := s.Status().Code == codes.Error
 	if o, ok := attrValue(s, attrOutcome); ok {
-		line := s.Name() + " · " + o.Emit()
+		line := s.Name() + " · " + o.String()
 		if n, ok := attrValue(s, attrAttemptCount); ok {
 			line += " after " + plural(int(n.AsInt64()), "attempt")
 		}
 		line += " · " + dur
 		// error.type of a failed call is its outcome (retry.Error's ErrorType) unless
 		// WithErrorType says otherwise: worth a word only then.
-		if et, ok := attrValue(s, attrErrorType); ok && failed && et.Emit() != o.Emit() {
-			line += " · error.type=" + et.Emit()
+		if et, ok := attrValue(s, attrErrorType); ok && failed && et.String() != o.String() {
+			line += " · error.type=" + et.String()
 		}
 		return line
 	}
 	if n, ok := attrValue(s, attrAttemptNumber); ok {
-		line := "attempt " + n.Emit() + " · " + dur + " · "
+		line := "attempt " + n.String() + " · " + dur + " · "
 		timedOut, _ := attrValue(s, attrTimedOut)
 		et, hasType := attrValue(s, attrErrorType)
 		switch {
 		case timedOut.AsBool():
 			line += "timed out"
 		case failed && hasType:
-			line += "error.type=" + et.Emit()
+			line += "error.type=" + et.String()
 		case failed:
 			line += "failed"
 		default:
@@ -169,7 +169,7 @@ func spanLine(s sdktrace.ReadOnlySpan) string {
 	}
 	line := s.Name()
 	if code, ok := attrValue(s, attrStatusCode); ok {
-		line += " · " + code.Emit()
+		line += " · " + code.String()
 	} else if failed && s.Status().Description != "" {
 		line += " · " + s.Status().Description
 	}

@@ -159,7 +159,7 @@ func TestBuildForest(t *testing.T) {
 	var numbers []string
 	for _, c := range roots[1].children {
 		v, _ := attrValue(c.span, attrAttemptNumber)
-		numbers = append(numbers, v.Emit())
+		numbers = append(numbers, v.String())
 	}
 	if strings.Join(numbers, ",") != "1,2,3,4" {
 		t.Errorf("attempts in order %q, want 1,2,3,4", numbers)
