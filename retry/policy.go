@@ -41,12 +41,17 @@ func New(opts ...Option) (*Policy, error) {
 			return nil, err
 		}
 	}
+	p.finish()
+	return p, nil
+}
+
+// finish computes what the options imply: the composed hooks and the fast-path flags.
+func (p *Policy) finish() {
 	p.hooks = hooks.Compose(p.hookList...)
 	h := &p.hooks
 	p.hasHooks = h.OnStart != nil || h.OnAttempt != nil || h.OnAttemptEnd != nil || h.OnTimeout != nil ||
 		h.OnRetry != nil || h.OnGiveup != nil || h.OnDeadline != nil || h.OnDone != nil
 	p.bare = !p.hasHooks && !p.hasAttemptTimeout && !p.hasDeadline && p.budget == nil
-	return p, nil
 }
 
 // MustNew is New for policies built from constants: it panics where New would return an
