@@ -113,7 +113,11 @@ type call struct {
 	a      hooks.Attempt
 	actx   context.Context // the attempt's hook context (OnAttempt's result)
 	cancel context.CancelFunc
-	inFn   bool
+
+	// For the panic path: a panic in a hook gets no further hooks; any other panic (fn, a
+	// filter, GiveUp, a Backoff, an error's methods) closes what the hooks opened.
+	inHook      bool
+	attemptOpen bool // OnAttempt ran and OnAttemptEnd has not
 }
 
 // runBare is the rest of a call whose first attempt failed, for a bare policy (no hooks,
@@ -159,9 +163,12 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error) error 
 	}
 
 	if h := p.hooks.OnStart; h != nil {
+		c.inHook = true
 		if nctx := h(ctx, c.a.Call); nctx != nil {
 			c.ctx, c.done = nctx, nctx.Done() != nil
 		}
+		c.inHook = false
+		now = time.Now() // the hook's time counts against the deadline
 	}
 	if err := c.ctx.Err(); err != nil {
 		return c.end(ctxOutcome(err), now)
@@ -201,10 +208,13 @@ func (c *call) loop(fn func(context.Context) error, now time.Time) error {
 		if err == nil {
 			return c.end(hooks.Success, now)
 		}
-		if o, stop := c.decide(err, now); stop {
+		o, stop := hooks.Outcome(0), false
+		if now, o, stop = c.decide(err, now); stop {
 			return c.end(o, now)
 		}
-		now = c.pause(now)
+		if now, stop = c.pause(now); stop {
+			return c.end(hooks.Deadline, now)
+		}
 	}
 }
 
@@ -228,19 +238,20 @@ func (c *call) attempt(fn func(context.Context) error, now time.Time) (time.Time
 	if p.hasHooks {
 		c.a = hooks.Attempt{Call: c.a.Call, Number: c.attempts, Start: now, Deadline: adl}
 		if h := p.hooks.OnAttempt; h != nil {
+			c.inHook = true
 			if actx := h(c.ctx, c.a); actx != nil {
 				c.actx = actx
 			}
+			c.inHook = false
 		}
+		c.attemptOpen = true
 	}
 	fctx := c.actx
 	if hasADL && (!c.hasCtxDL || adl.Before(c.ctxDL)) {
 		fctx, c.cancel = context.WithDeadline(c.actx, adl)
 	}
 
-	c.inFn = true
 	err := fn(fctx)
-	c.inFn = false
 
 	if c.clock && (err != nil || p.hasHooks) {
 		// A success that nobody observes needs no end time.
@@ -256,45 +267,61 @@ func (c *call) attempt(fn func(context.Context) error, now time.Time) (time.Time
 	c.last, c.timedOut = err, timedOut
 	if p.hasHooks {
 		c.a.Duration, c.a.Err, c.a.TimedOut = now.Sub(c.a.Start), err, timedOut
-		if timedOut && p.hooks.OnTimeout != nil {
-			p.hooks.OnTimeout(c.actx, c.a)
-		}
-		if h := p.hooks.OnAttemptEnd; h != nil {
-			h(c.actx, c.a)
+		c.attemptOpen = false
+		h := &p.hooks
+		if (timedOut && h.OnTimeout != nil) || h.OnAttemptEnd != nil {
+			c.inHook = true
+			if timedOut && h.OnTimeout != nil {
+				h.OnTimeout(c.actx, c.a)
+			}
+			if h.OnAttemptEnd != nil {
+				h.OnAttemptEnd(c.actx, c.a)
+			}
+			c.inHook = false
+			if err != nil {
+				// The rules that follow judge the time after the hooks ran; a success
+				// needs no second clock read.
+				now = time.Now()
+			}
 		}
 	}
 	return now, err
 }
 
-// decide applies rules 1 to 7 to a failed attempt. It returns the outcome and true if the
-// call ends; otherwise it has set c.prev to the pause to take next.
-func (c *call) decide(err error, now time.Time) (hooks.Outcome, bool) {
+// decide applies rules 1 to 7 to a failed attempt. It returns the time after the
+// policy's own code ran (filters, GiveUp, the Backoff: the rules after them judge that
+// time), and the outcome and true if the call ends; otherwise it has set c.prev to the
+// pause to take next.
+func (c *call) decide(err error, now time.Time) (time.Time, hooks.Outcome, bool) {
 	p := c.p
 	if c.done {
 		if cerr := c.ctx.Err(); cerr != nil {
-			return ctxOutcome(cerr), true
+			return now, ctxOutcome(cerr), true
 		}
 	}
 	if c.hasDL && !now.Before(c.dl) {
-		return hooks.Deadline, true
+		return now, hooks.Deadline, true
 	}
 	// Neither the deadline nor a cancellation caused this error.
 	c.earlier = err
 	o, stop, delay := p.judge(err, c.attempts, c.timedOut, c.prev)
 	if stop {
-		return o, true
+		return now, o, true
+	}
+	if c.clock {
+		now = time.Now()
 	}
 	if p.budget != nil && !p.budget.allowRetry() {
-		return hooks.Throttled, true
+		return now, hooks.Throttled, true
 	}
 	if c.hasDL && !now.Add(delay).Before(c.dl) {
 		if p.budget != nil {
 			p.budget.refundRetry() // allowed by rule 6 but never made
 		}
-		return hooks.Deadline, true
+		return now, hooks.Deadline, true
 	}
 	c.prev = delay
-	return 0, false
+	return now, 0, false
 }
 
 // judge applies the rules that depend only on the policy and the error (3 to 5) and
@@ -321,13 +348,24 @@ func (p *Policy) judge(err error, attempts int, timedOut bool, prev time.Duratio
 }
 
 // pause announces the retry and waits c.prev, or until the caller's context is done (the
-// loop then sees it). It returns the time after the pause (zero when the clock is off).
-func (c *call) pause(now time.Time) time.Time {
+// loop then sees it). It returns the time after the pause (zero when the clock is off),
+// and true if the call must end with Deadline instead: OnRetry took so long that the
+// pause would now end at or after the call deadline (rule 7 again, on the fresh clock).
+func (c *call) pause(now time.Time) (time.Time, bool) {
 	if h := c.p.hooks.OnRetry; h != nil {
+		c.inHook = true
 		h(c.actx, c.a, c.prev)
+		c.inHook = false
+		now = time.Now()
+		if c.hasDL && !now.Add(c.prev).Before(c.dl) {
+			if c.p.budget != nil {
+				c.p.budget.refundRetry() // allowed, announced, but never made
+			}
+			return now, true
+		}
 	}
 	if c.prev <= 0 {
-		return now
+		return now, false
 	}
 	t := time.NewTimer(c.prev)
 	select {
@@ -336,9 +374,9 @@ func (c *call) pause(now time.Time) time.Time {
 		t.Stop()
 	}
 	if c.clock {
-		return time.Now()
+		return time.Now(), false
 	}
-	return now
+	return now, false
 }
 
 // end builds the call's result, runs the closing hooks and returns what Do returns.
@@ -357,6 +395,7 @@ func (c *call) end(o hooks.Outcome, now time.Time) error {
 	if c.p.hasHooks {
 		h := &c.p.hooks
 		r := hooks.Result{Call: c.a.Call, Outcome: o, Attempts: c.attempts, Duration: now.Sub(c.a.Call.Start), Err: err}
+		c.inHook = true // the closing hooks are the last: a panic in them gets no more
 		switch {
 		case o == hooks.Deadline:
 			if h.OnDeadline != nil {
@@ -374,21 +413,27 @@ func (c *call) end(o hooks.Outcome, now time.Time) error {
 	return err
 }
 
-// panicked runs while a panic unwinds through Do. A panic of fn gets its OnAttemptEnd and
-// OnDone (Outcome Panicked) so that no span stays open; a panic of a hook gets no more
-// hooks. The panic itself is not recovered: it goes on unchanged.
+// panicked runs while a panic unwinds through Do. A panic of fn, or of the policy's own
+// code (a filter, GiveUp, a Backoff, an error's methods), gets the OnAttemptEnd of an
+// attempt under way and OnDone (Outcome Panicked), so that no span stays open; a panic of
+// a hook gets no more hooks. The panic itself is not recovered: it goes on unchanged.
 func (c *call) panicked() {
 	if c.cancel != nil {
 		c.cancel()
 	}
-	if !c.inFn || !c.p.hasHooks {
+	if c.inHook || !c.p.hasHooks {
 		return
 	}
 	now := time.Now()
 	h := &c.p.hooks
-	c.a.Duration, c.a.Err = now.Sub(c.a.Start), nil
-	if h.OnAttemptEnd != nil {
-		h.OnAttemptEnd(c.actx, c.a)
+	if c.attemptOpen {
+		c.attemptOpen = false
+		c.a.Duration, c.a.Err, c.a.TimedOut = now.Sub(c.a.Start), nil, false
+		c.inHook = true
+		if h.OnAttemptEnd != nil {
+			h.OnAttemptEnd(c.actx, c.a)
+		}
+		c.inHook = false
 	}
 	if h.OnDone != nil {
 		h.OnDone(c.ctx, hooks.Result{Call: c.a.Call, Outcome: hooks.Panicked, Attempts: c.attempts, Duration: now.Sub(c.a.Call.Start)})
