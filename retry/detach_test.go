@@ -1,9 +1,13 @@
 package retry
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -84,12 +88,47 @@ func TestDetachCanceledCaller(t *testing.T) {
 }
 
 func TestDetachSkipsDoneContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	called := false
-	err := Detach(func(context.Context) error { called = true; return nil })(ctx)
-	if called || err != context.Canceled {
-		t.Errorf("called %v, err %v; want fn not started and context.Canceled", called, err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var called atomic.Bool
+		err := Detach(func(context.Context) error { called.Store(true); return nil })(ctx)
+		// A goroutine started for fn would run by the time every goroutine of the bubble
+		// is blocked or gone: only then can "fn was not called" be observed.
+		synctest.Wait()
+		if called.Load() || err != context.Canceled {
+			t.Errorf("called %v, err %v; want fn not started and context.Canceled", called.Load(), err)
+		}
+	})
+}
+
+// A panic of a detached fn after the caller stopped waiting crashes the program: run in
+// a child process, which must die of that very panic.
+func TestDetachLatePanicCrashes(t *testing.T) {
+	if os.Getenv("RETRYKIT_DETACH_LATE_PANIC") == "1" {
+		ctx, cancel := context.WithCancel(context.Background())
+		started, release := make(chan struct{}), make(chan struct{})
+		go func() {
+			_ = Detach(func(context.Context) error {
+				close(started)
+				<-release
+				panic("late detached panic")
+			})(ctx)
+			close(release) // the caller has stopped waiting: now let fn panic
+		}()
+		<-started
+		cancel()
+		select {} // the panic on fn's goroutine ends the process
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDetachLatePanicCrashes$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "RETRYKIT_DETACH_LATE_PANIC=1")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("child ended with %v, want a crash (exit status 2); output:\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("panic: late detached panic")) {
+		t.Errorf("child output lacks the late panic:\n%s", out)
 	}
 }
 
