@@ -25,7 +25,17 @@ import (
 //  8. otherwise the pause is taken and fn is called again.
 //
 // A ctx already canceled or past its deadline ends the call before any attempt. A panic in
-// fn goes on to the caller unchanged, after the OnAttemptEnd and OnDone hooks ran.
+// fn, or in the policy's own code (a filter, GiveUp, a Backoff, an error's methods), goes
+// on to the caller unchanged, after OnAttemptEnd (if an attempt was under way) and OnDone
+// ran with Outcome Panicked; a panic in a hook goes on at once, with no further hooks.
+//
+// Time spent in user code between attempts counts: hooks, filters, GiveUp and the Backoff
+// run on the call's clock, so the deadline checks and rule 7 judge the time after them
+// (rule 7 is checked again after OnRetry), and the next attempt's timeout starts when the
+// attempt does. OnAttempt runs inside its attempt: its time is part of the attempt's.
+//
+// An error whose Unwrap chain is cyclic makes Do loop forever or overflow the stack, as it
+// does errors.Is: the engine walks the chain to find Permanent marks and delay hints.
 //
 // Do panics if p, ctx or fn is nil: those are programming errors, not failures to retry.
 func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
@@ -70,7 +80,7 @@ func DoValue[T any](ctx context.Context, p *Policy, fn func(context.Context) (T,
 	return v, nil
 }
 
-// Wrap is the decorator: it returns a function that calls fn under p, as the seed's
+// Wrap is the decorator: it returns a function that calls fn under p, as aiomisc's
 // @asyncbackoff does to a coroutine.
 func Wrap[T any](p *Policy, fn func(context.Context) (T, error)) func(context.Context) (T, error) {
 	if p == nil || fn == nil {
@@ -79,7 +89,8 @@ func Wrap[T any](p *Policy, fn func(context.Context) (T, error)) func(context.Co
 	return func(ctx context.Context) (T, error) { return DoValue(ctx, p, fn) }
 }
 
-// WrapArg is the decorator for a function of one argument (the seed's db_save(data)): the
+// WrapArg is the decorator for a function of one argument (aiomisc's
+// db_save(data) example): the
 // returned function calls fn(ctx, arg) under p, with the same arg on every attempt.
 func WrapArg[A, T any](p *Policy, fn func(context.Context, A) (T, error)) func(context.Context, A) (T, error) {
 	if p == nil || fn == nil {

@@ -150,14 +150,20 @@ func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
 // ErrorType names the marked error for telemetry (OpenTelemetry's error.type), so that
 // marking an error permanent does not hide what it was: the ErrorType of an error in its
 // chain if one has the method, else the type of the innermost error of the chain.
-func (e *permanentError) ErrorType() string {
+func (e *permanentError) ErrorType() string { return wrappedErrorType(e.err) }
+
+// wrappedErrorType is the telemetry type of an error that one of the engine's wrappers
+// (Permanent, WithRetryAfter) carries: the ErrorType of an error in its chain if one has
+// the method, else the type of the innermost error of the chain. The wrappers' own types
+// are unexported and say nothing about the failure.
+func wrappedErrorType(err error) string {
 	if et, ok := errors.AsType[interface {
 		error
 		ErrorType() string
-	}](e.err); ok {
+	}](err); ok {
 		return et.ErrorType()
 	}
-	root := e.err
+	root := err
 	for {
 		next := errors.Unwrap(root)
 		if next == nil {

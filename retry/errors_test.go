@@ -282,7 +282,8 @@ type typedError struct{}
 func (typedError) Error() string     { return "typed" }
 func (typedError) ErrorType() string { return "custom_type" }
 
-func TestPermanentErrorType(t *testing.T) {
+// The engine's wrappers never show their own unexported types to telemetry.
+func TestWrapperErrorType(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
 		want string
@@ -290,6 +291,10 @@ func TestPermanentErrorType(t *testing.T) {
 		{Permanent(&codeError{1}), "*retry.codeError"},
 		{Permanent(fmt.Errorf("a: %w", fmt.Errorf("b: %w", &codeError{1}))), "*retry.codeError"},
 		{Permanent(fmt.Errorf("a: %w", typedError{})), "custom_type"},
+		{WithRetryAfter(&codeError{1}, time.Second), "*retry.codeError"},
+		{WithRetryAfter(fmt.Errorf("a: %w", typedError{}), time.Second), "custom_type"},
+		{WithRetryAfter(errors.New("plain"), time.Second), "*errors.errorString"},
+		{Permanent(WithRetryAfter(typedError{}, time.Second)), "custom_type"},
 	} {
 		et, ok := tc.err.(interface{ ErrorType() string })
 		if !ok || et.ErrorType() != tc.want {

@@ -42,6 +42,11 @@ func (e *retryAfterError) Unwrap() error { return e.err }
 // RetryAfter returns the hint: the shortest pause the server asked for.
 func (e *retryAfterError) RetryAfter() time.Duration { return e.d }
 
+// ErrorType names the error that carries the hint for telemetry (OpenTelemetry's
+// error.type), as Permanent's wrapper does: the ErrorType of an error in its chain, else
+// the type of the innermost error, never the wrapper's own type.
+func (e *retryAfterError) ErrorType() string { return wrappedErrorType(e.err) }
+
 // retryAfterer is the delay-hint method contract.
 type retryAfterer interface {
 	error
