@@ -137,7 +137,7 @@ func (s *service) attempt() error {
 type outageRun struct {
 	Variant       outageVariant
 	Amplification float64 // attempts / calls started during the outage
-	Peak          float64 // highest load after the outage, attempts per second over one bin
+	Peak          float64 // highest load after the outage, attempts per second over one second
 	Recovery      time.Duration
 	Lost          int // calls started after the outage that still failed
 	Load          []float64
@@ -197,12 +197,19 @@ func (s *service) summary(v outageVariant) outageRun {
 		r.Calls += s.calls[b]
 		r.Tries += s.attempts[b]
 		r.Load = append(r.Load, float64(s.attempts[b])*perSecond)
-		if b >= to {
-			r.Peak = max(r.Peak, float64(s.attempts[b])*perSecond)
-			if s.failed[b] > 0 {
-				lastFail = b
-			}
+		if b >= to && s.failed[b] > 0 {
+			lastFail = b
 		}
+	}
+	// The peak is over whole seconds: each client calls exactly once a second, so a
+	// second's load is the base rate plus the retries, without the noise of the phases.
+	perWindow := int(time.Second / cfg.Bin)
+	for w := to; w+perWindow <= len(s.attempts); w += perWindow {
+		var n int
+		for b := w; b < w+perWindow; b++ {
+			n += s.attempts[b]
+		}
+		r.Peak = max(r.Peak, float64(n)/(float64(perWindow)*cfg.Bin.Seconds()))
 	}
 	if lastFail >= 0 {
 		r.Recovery = time.Duration(lastFail+1-to) * cfg.Bin
