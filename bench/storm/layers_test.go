@@ -3,6 +3,7 @@ package storm
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,7 +56,7 @@ type layersRun struct {
 }
 
 // runLayers runs one variant inside a synctest bubble.
-func runLayers(cfg layersConfig, v layersVariant) layersRun {
+func runLayers(cfg layersConfig, v layersVariant, seed uint64) layersRun {
 	var policies [3]*retry.Policy
 	for i := range policies {
 		opts := []retry.Option{retry.MaxTries(3), retry.PauseWith(retry.Exponential(10*time.Millisecond, 2, time.Second))}
@@ -87,14 +88,19 @@ func runLayers(cfg layersConfig, v layersVariant) layersRun {
 	top := layer(0)
 	requests := int(cfg.Duration.Seconds() * float64(cfg.Rate))
 	every := time.Second / time.Duration(cfg.Rate)
+	// Each request arrives at a seeded offset within its slot, so that no two events fall
+	// on the same instant (the pauses are round numbers) and the run is the same every time.
+	offsets := rand.New(rand.NewPCG(seed, 0x1a7e5))
+	start := time.Now()
 	var wg sync.WaitGroup
-	for range requests {
+	for k := range requests {
+		at := time.Duration(k)*every + time.Duration(offsets.Int64N(int64(every)))
 		wg.Go(func() {
+			time.Sleep(time.Until(start.Add(at)))
 			if err := policies[0].Do(context.Background(), top); err == nil {
 				panic("storm: a request succeeded against a service that is down")
 			}
 		})
-		time.Sleep(every)
 	}
 	wg.Wait()
 	r := layersRun{Variant: v, Requests: requests}
@@ -104,11 +110,11 @@ func runLayers(cfg layersConfig, v layersVariant) layersRun {
 	return r
 }
 
-func runAllLayers(t *testing.T, cfg layersConfig) []layersRun {
+func runAllLayers(t *testing.T, cfg layersConfig, seed uint64) []layersRun {
 	var runs []layersRun
 	for _, v := range layersVariants() {
 		synctest.Test(t, func(*testing.T) {
-			runs = append(runs, runLayers(cfg, v))
+			runs = append(runs, runLayers(cfg, v, seed))
 		})
 	}
 	return runs

@@ -140,6 +140,8 @@ type outageRun struct {
 	Peak          float64 // highest load after the outage, attempts per second over one second
 	Recovery      time.Duration
 	Lost          int // calls started after the outage that still failed
+	OutageCalls   int // calls started during the outage
+	OutageTries   int // attempts received during the outage
 	Load          []float64
 	Calls, Tries  int // over the whole run
 }
@@ -191,6 +193,7 @@ func (s *service) summary(v outageVariant) outageRun {
 		tries += s.attempts[b]
 	}
 	r.Amplification = float64(tries) / float64(calls)
+	r.OutageCalls, r.OutageTries = calls, tries
 	perSecond := 1 / cfg.Bin.Seconds()
 	lastFail := -1
 	for b := range s.calls {

@@ -108,7 +108,7 @@ func (r *outageResult) chart(vs []outageVariant) string {
 	n := int(r.Config.total() / step)
 	xs := make([]float64, n)
 	for i := range xs {
-		xs[i] = (float64(i) + 0.5) * step.Seconds()
+		xs[i] = float64(i+1) * step.Seconds() // each point is the half second ending there
 	}
 	var ss []series
 	for i, v := range vs {

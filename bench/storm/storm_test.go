@@ -176,7 +176,7 @@ func layersSizes() layersConfig {
 func TestStormLayers(t *testing.T) {
 	start := time.Now()
 	cfg := layersSizes()
-	runs := runAllLayers(t, cfg)
+	runs := runAllLayers(t, cfg, *seedFlag)
 	record("layers", start)
 	results.layers, results.layCfg = runs, cfg
 	show(fmt.Sprintf("Layered retries: %d requests per second for %v into three layers over a service that is down", cfg.Rate, cfg.Duration),
