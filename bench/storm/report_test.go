@@ -30,7 +30,7 @@ func writeStormMD(path string) error {
 	w("Blog's [\"Exponential Backoff And Jitter\"](https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/)\n")
 	w("(Marc Brooker, 2015) and the Google SRE book's chapter [\"Handling Overload\"](https://sre.google/sre-book/handling-overload/).\n\n")
 	w("This file is written by a run of the lab; every figure below, in the prose too, comes from\n")
-	w("that run. To run it again (a few seconds for the tables, plus the build):\n\n")
+	w("that run. To run it again (about ten seconds on a 2-core machine, plus the build):\n\n")
 	w("```sh\ngo test ./bench/storm -run Storm -v -count=1              # prints the tables and charts\ngo test ./bench/storm -run Storm -v -count=1 -storm.write  # and rewrites this file\n```\n\n")
 	w("This run: %s, %s/%s, %d CPUs, seed %d (`-storm.seed`), %s. The three scenarios took\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *seedFlag, time.Now().UTC().Format("2006-01-02"))
@@ -185,14 +185,14 @@ func writeOutage(w func(string, ...any), r *outageResult) {
 	w("2. *A per-client retry budget (retries under 10%% of requests) reduces the growth to just 1.1x.*\n")
 	w("   `NewBudget(0.1, 0)` holds it at %.3fx, `NewBudget(0.2, 0)` at %.3fx, whatever `MaxTries` and the\n",
 		r.find(outageVariant{Tries: 3, Ratio: 0.1}).Amplification, r.find(outageVariant{Tries: 3, Ratio: 0.2}).Amplification)
-	w("   jitter: %s. The bound holds to the retry because the budget's\n", budgetFit(r, dev))
+	w("   jitter. %s. The bound holds to the retry because the budget's\n", budgetFit(r, dev))
 	w("   10 s window is full of healthy calls when the outage begins and refused retries do not count.\n")
 	w("   The budget spends its allowance at once: the busiest second of the outage carries %.0f attempts\n", burst)
 	w("   (%.2fx), the following ones only the new calls. The book's budget is per client process; this\n", burst/base)
 	w("   one is shared by the 1,000 clients, which gives the same bound on what the service receives. A\n")
 	w("   reserve (`NewBudget(0.1, 10)`, Finagle's style) adds at most 10 retries per second on top: +%.0f%% here.\n", 100*10/base)
-	w("3. *Time to recover* (the book gives no figure for it). Without a budget,\n")
-	w("   the retries of the calls caught by the end of the outage meet the new calls, and the service,\n")
+	w("3. *Time to recover* (the book gives no figure for it). Without a budget, the retries of the\n")
+	w("   calls caught by the end of the outage meet the new calls, and the service,\n")
 	w("   %.0f%% above the steady load, rejects part of that surge: the busiest second after the outage\n", 100*(cfg.Capacity/base-1))
 	w("   carries %.0f attempts with `MaxTries(5)` (%.2fx the steady load), failures go on for %.1f s and %d\n",
 		m5.Peak, m5.Peak/base, m5.Recovery.Seconds(), m5.Lost)
@@ -201,8 +201,8 @@ func writeOutage(w func(string, ...any), r *outageResult) {
 	w("   peak, nothing fails after the outage): the retries that would have made it were refused during\n")
 	w("   the outage, when they could not have succeeded anyway.\n")
 	w("4. *Jitter and budgets* (an observation of this lab, not of the book) *do different jobs.* Jitter\n")
-	w("   decides when the retries come: it lowers the\n")
-	w("   post-outage peak and shortens the recovery, but not the amplification, because the calls of a\n")
+	w("   decides when the retries come: it lowers the post-outage peak and shortens the recovery, but\n")
+	w("   not the amplification, because the calls of a\n")
 	w("   steady stream are already spread in time. The budget decides how many retries there are: with\n")
 	w("   one, the jittered and unjittered rows are identical.\n\n")
 	w("Capacity stays above the steady load after the outage, so the service always recovers: with at\n")
@@ -266,7 +266,7 @@ func writeLayers(w func(string, ...any), runs []layersRun) {
 // budgetFit says how closely the budgeted rows held 1 + ratio during the outage.
 func budgetFit(r *outageResult, dev float64) string {
 	run := r.find(outageVariant{Tries: 3, Ratio: 0.1})
-	fit := fmt.Sprintf("with the 10%% budget the service received %d retries on top of %d calls during the outage",
+	fit := fmt.Sprintf("With the 10%% budget the service received %d retries on top of\n   %d calls during the outage",
 		run.OutageTries-run.OutageCalls, run.OutageCalls)
 	if dev == 0 {
 		return fit + ", and every budgeted row is exactly at 1 + ratio"
