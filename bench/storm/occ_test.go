@@ -66,7 +66,8 @@ type strategy struct {
 // The blog's parameters: base 5 ms, cap 2 s. Its exponential pause after failure n is
 // min(cap, base*2^n), so 10 ms after the first failure: retrykit's Exponential counts
 // from the first failure, hence a base of 10 ms for the same pauses. Its decorrelated
-// jitter starts from base, as Decorrelated does.
+// jitter draws the first pause from [base, 3·base]; Decorrelated pauses exactly base
+// first (STORM.md discusses what that changes).
 func jitterStrategies() []strategy {
 	exp := retry.Exponential(10*time.Millisecond, 2, 2*time.Second)
 	return []strategy{

@@ -44,6 +44,7 @@ func (r *jitterResult) timeTable() string {
 	return table(header, rows)
 }
 
+// marks are the chart marks of the jitter strategies, in their order.
 var marks = []byte{'N', 'X', 'F', 'E', 'D'}
 
 func (r *jitterResult) charts() string {
@@ -153,5 +154,5 @@ func layersChart(runs []layersRun) string {
 	return barChart(names, vals, 54, "%.2fx")
 }
 
-// indent puts a chart in a Markdown code block.
+// codeBlock puts a chart in a Markdown code block.
 func codeBlock(s string) string { return "```\n" + strings.TrimRight(s, "\n") + "\n```\n" }
