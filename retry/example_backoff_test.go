@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/retrykit/retrykit/hooks"
@@ -174,4 +175,18 @@ func ExampleThrottle() {
 		fmt.Println(rerr.Outcome, rerr.Attempts)
 	}
 	// Output: throttled 1
+}
+
+// A jitter that draws from a seeded source pauses the same way on every run: for a
+// simulation, or a test that asserts exact pauses.
+func ExampleFullJitterFrom() {
+	src := rand.New(rand.NewPCG(1, 2))
+	b := retry.FullJitterFrom(src, retry.Exponential(100*time.Millisecond, 2, 10*time.Second))
+	for attempt := 1; attempt <= 3; attempt++ {
+		fmt.Println(attempt, b.Delay(attempt, 0).Round(time.Millisecond))
+	}
+	// Output:
+	// 1 77ms
+	// 2 123ms
+	// 3 314ms
 }

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,14 +13,28 @@ import (
 // Tests replace it with a seeded generator so that distribution tests are reproducible.
 var randInt64N = rand.Int64N
 
-// uniform returns a uniform duration in [lo, hi], both included; lo when hi <= lo.
-func uniform(lo, hi time.Duration) time.Duration {
+// A Source draws the random numbers of a jittered backoff: Int64N returns a uniform
+// number in [0, n) for n > 0. A *rand.Rand of math/rand/v2 is one. The jitters built
+// without a Source (FullJitter, EqualJitter, Decorrelated) draw from math/rand/v2's
+// per-thread generator, which needs no lock and cannot be seeded; give a Source to make
+// the pauses reproducible, in a simulation or a test. A Source shared by concurrent
+// calls must be safe for concurrent use (a *rand.Rand is not: guard it with a mutex).
+type Source interface {
+	Int64N(n int64) int64
+}
+
+// uniform returns a uniform duration in [lo, hi], both included, drawn from src (the
+// package's generator when nil); lo when hi <= lo.
+func uniform(src Source, lo, hi time.Duration) time.Duration {
 	if hi <= lo {
 		return lo
 	}
 	n := int64(hi - lo)
 	if n < math.MaxInt64 {
 		n++
+	}
+	if src != nil {
+		return lo + time.Duration(src.Int64N(n))
 	}
 	return lo + time.Duration(randInt64N(n))
 }
@@ -30,17 +45,25 @@ func uniform(lo, hi time.Duration) time.Duration {
 // which makes it the usual choice; its mean pause is d/2, and a pause may be very short.
 //
 //	retry.FullJitter(retry.Exponential(100*time.Millisecond, 2, 10*time.Second))
-func FullJitter(b Backoff) Backoff { return fullJitter{b} }
+func FullJitter(b Backoff) Backoff { return fullJitter{b: b} }
 
-type fullJitter struct{ b Backoff }
+// FullJitterFrom is FullJitter drawing its random numbers from src, for reproducible
+// pauses. A nil src is an error from New.
+func FullJitterFrom(src Source, b Backoff) Backoff { return fullJitter{b: b, src: src, sourced: true} }
+
+type fullJitter struct {
+	b       Backoff
+	src     Source
+	sourced bool // built with a Source, which must then not be nil
+}
 
 func (j fullJitter) Delay(attempt int, prev time.Duration) time.Duration {
-	return uniform(0, j.b.Delay(attempt, prev))
+	return uniform(j.src, 0, j.b.Delay(attempt, prev))
 }
 
 func (j fullJitter) String() string { return fmt.Sprintf("FullJitter(%v)", j.b) }
 
-func (j fullJitter) check() error { return checkInner(j.b) }
+func (j fullJitter) check() error { return checkSourced(j.sourced, j.src, j.b) }
 
 // EqualJitter pauses d/2 plus a uniformly random time in [0, d/2], where d is b's pause:
 // the "Equal Jitter" of the AWS Architecture Blog's "Exponential Backoff And Jitter".
@@ -48,9 +71,19 @@ func (j fullJitter) check() error { return checkInner(j.b) }
 // in that post's simulation it made slightly more calls than FullJitter and took much
 // longer. Use it where a floor under the pause matters, such as a limit that needs time
 // to reset.
-func EqualJitter(b Backoff) Backoff { return equalJitter{b} }
+func EqualJitter(b Backoff) Backoff { return equalJitter{b: b} }
 
-type equalJitter struct{ b Backoff }
+// EqualJitterFrom is EqualJitter drawing its random numbers from src, for reproducible
+// pauses. A nil src is an error from New.
+func EqualJitterFrom(src Source, b Backoff) Backoff {
+	return equalJitter{b: b, src: src, sourced: true}
+}
+
+type equalJitter struct {
+	b       Backoff
+	src     Source
+	sourced bool
+}
 
 func (j equalJitter) Delay(attempt int, prev time.Duration) time.Duration {
 	d := j.b.Delay(attempt, prev)
@@ -58,12 +91,24 @@ func (j equalJitter) Delay(attempt int, prev time.Duration) time.Duration {
 		return 0
 	}
 	half := d / 2
-	return uniform(half, d)
+	return uniform(j.src, half, d)
 }
 
 func (j equalJitter) String() string { return fmt.Sprintf("EqualJitter(%v)", j.b) }
 
-func (j equalJitter) check() error { return checkInner(j.b) }
+func (j equalJitter) check() error { return checkSourced(j.sourced, j.src, j.b) }
+
+// errNilSource is the error of a jitter built with a nil Source.
+var errNilSource = errors.New("source must not be nil")
+
+// checkSourced checks a jitter: its Source, if it was built with one, and the strategy
+// it wraps.
+func checkSourced(sourced bool, src Source, b Backoff) error {
+	if sourced && src == nil {
+		return errNilSource
+	}
+	return checkInner(b)
+}
 
 // checkInner checks the strategy a jitter wraps, so that a problem deep inside, such as
 // FullJitter(Exponential(-time.Second, 2, time.Minute)), is reported by New.
@@ -88,7 +133,17 @@ func Decorrelated(base, max time.Duration) Backoff {
 	return decorrelated{base: base, max: max}
 }
 
-type decorrelated struct{ base, max time.Duration }
+// DecorrelatedFrom is Decorrelated drawing its random numbers from src, for reproducible
+// pauses. A nil src is an error from New.
+func DecorrelatedFrom(src Source, base, max time.Duration) Backoff {
+	return decorrelated{base: base, max: max, src: src, sourced: true}
+}
+
+type decorrelated struct {
+	base, max time.Duration
+	src       Source
+	sourced   bool
+}
 
 func (d decorrelated) Delay(_ int, prev time.Duration) time.Duration {
 	if prev <= 0 {
@@ -98,7 +153,7 @@ func (d decorrelated) Delay(_ int, prev time.Duration) time.Duration {
 	if prev > (math.MaxInt64-1)/3 {
 		hi = math.MaxInt64 - 1
 	}
-	return min(d.max, uniform(d.base, hi))
+	return min(d.max, uniform(d.src, d.base, hi))
 }
 
 func (d decorrelated) String() string {
@@ -107,6 +162,8 @@ func (d decorrelated) String() string {
 
 func (d decorrelated) check() error {
 	switch {
+	case d.sourced && d.src == nil:
+		return errNilSource
 	case d.base < 0:
 		return errNegativeBase
 	case d.base == 0:
