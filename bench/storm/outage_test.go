@@ -175,7 +175,7 @@ func runOutage(cfg outageConfig, v outageVariant, seed uint64) outageRun {
 				time.Sleep(time.Until(s.start.Add(at)))
 				p := shared
 				if v.Jitter {
-					// A call of its own generator, seeded by the client and the call: a
+					// Each call has its own generator, seeded by its client and its rank: a
 					// client's calls overlap (each runs in its own goroutine), so a
 					// generator per client would be drawn from by several goroutines, in
 					// an order that depends on how they interleave.
