@@ -17,6 +17,9 @@
 //
 //	go test ./bench/storm -run Storm -v -count=1
 //
-// and add -storm.write to rewrite bench/STORM.md with the run. See bench/STORM.md for
-// the method and a committed run compared with the two sources.
+// and add -storm.write to rewrite bench/STORM.md with the run. -storm.seed seeds every
+// random draw: the network delays, the clients' phases, the requests' offsets and,
+// through FullJitterFrom, EqualJitterFrom and DecorrelatedFrom, the jittered pauses, so
+// that a seed gives the same tables to the digit on every run. See bench/STORM.md for the
+// method and a committed run compared with the two sources.
 package storm

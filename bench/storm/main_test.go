@@ -11,7 +11,7 @@ import (
 
 var (
 	writeReport = flag.Bool("storm.write", false, "write the run to ../STORM.md (bench/STORM.md); needs the full sizes, so not with -short or -race")
-	seedFlag    = flag.Uint64("storm.seed", 1, "seed of the simulated network delays and of the clients' phases")
+	seedFlag    = flag.Uint64("storm.seed", 1, "seed of the simulated network delays, the clients' phases and the jittered pauses")
 )
 
 // reportingM runs the tests, then writes STORM.md when asked to and every scenario ran.

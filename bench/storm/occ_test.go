@@ -60,36 +60,59 @@ func netDelay(r *rand.Rand) time.Duration {
 type strategy struct {
 	name string
 	code string // how it is written in Go, for the report
-	opts []retry.Option
+	// pause builds the backoff of one client, whose jitter draws from src; nil: no pause.
+	pause func(src retry.Source) retry.Backoff
+}
+
+// policy is the policy of one client, whose jitter draws from src.
+func (s strategy) policy(src retry.Source) *retry.Policy {
+	if s.pause == nil {
+		return retry.MustNew()
+	}
+	return retry.MustNew(retry.PauseWith(s.pause(src)))
 }
 
 // The blog's parameters: base 5 ms, cap 2 s. Its exponential pause after failure n is
 // min(cap, base*2^n), so 10 ms after the first failure: retrykit's Exponential counts
 // from the first failure, hence a base of 10 ms for the same pauses. Its decorrelated
 // jitter draws the first pause from [base, 3·base]; Decorrelated pauses exactly base
-// first (STORM.md discusses what that changes).
+// first (STORM.md discusses what that changes). The jitters are the *From forms, which
+// draw from the client's seeded source: the same pauses as FullJitter, EqualJitter and
+// Decorrelated, reproducible for a seed.
 func jitterStrategies() []strategy {
 	exp := retry.Exponential(10*time.Millisecond, 2, 2*time.Second)
 	return []strategy{
 		{"no backoff", "(no pause)", nil},
-		{"exponential", "Exponential(10ms, 2, 2s)", []retry.Option{retry.PauseWith(exp)}},
-		{"full jitter", "FullJitter(Exponential(10ms, 2, 2s))", []retry.Option{retry.PauseWith(retry.FullJitter(exp))}},
-		{"equal jitter", "EqualJitter(Exponential(10ms, 2, 2s))", []retry.Option{retry.PauseWith(retry.EqualJitter(exp))}},
-		{"decorrelated", "Decorrelated(5ms, 2s)", []retry.Option{retry.PauseWith(retry.Decorrelated(5*time.Millisecond, 2*time.Second))}},
+		{"exponential", "Exponential(10ms, 2, 2s)", func(retry.Source) retry.Backoff { return exp }},
+		{"full jitter", "FullJitter(Exponential(10ms, 2, 2s))", func(src retry.Source) retry.Backoff {
+			return retry.FullJitterFrom(src, exp)
+		}},
+		{"equal jitter", "EqualJitter(Exponential(10ms, 2, 2s))", func(src retry.Source) retry.Backoff {
+			return retry.EqualJitterFrom(src, exp)
+		}},
+		{"decorrelated", "Decorrelated(5ms, 2s)", func(src retry.Source) retry.Backoff {
+			return retry.DecorrelatedFrom(src, 5*time.Millisecond, 2*time.Second)
+		}},
 	}
 }
 
-// runOCC runs one trial inside a synctest bubble: clients contend for a fresh row
-// through p. It returns the writes the row received and the time until the last client
-// succeeded.
-func runOCC(p *retry.Policy, clients int, seed, trial uint64) (writes int, elapsed time.Duration) {
+// jitterStream tells a client's jitter generator from its network generator, seeded
+// with the same seed, trial and client index.
+const jitterStream = 1 << 32
+
+// runOCC runs one trial inside a synctest bubble: clients contend for a fresh row,
+// each through its own policy of strategy s. It returns the writes the row received and
+// the time until the last client succeeded.
+func runOCC(s strategy, clients int, seed, trial uint64) (writes int, elapsed time.Duration) {
 	start := time.Now()
 	var row occRow
 	var wg sync.WaitGroup
 	for i := range clients {
-		// Each client draws its network delays from its own generator, so a trial's
-		// delays do not depend on the order in which goroutines run.
+		// Each client draws its network delays and its pauses from its own generators,
+		// so a trial's draws do not depend on the order in which goroutines run. The
+		// client's goroutine is the only user of both: a plain *rand.Rand will do.
 		r := rand.New(rand.NewPCG(seed<<32|trial, uint64(i)))
+		p := s.policy(rand.New(rand.NewPCG(seed<<32|trial, jitterStream|uint64(i))))
 		wg.Go(func() {
 			err := p.Do(context.Background(), func(context.Context) error {
 				time.Sleep(netDelay(r))
@@ -164,14 +187,13 @@ func (r *jitterResult) at(name string, clients int) jitterPoint {
 func runJitter(t *testing.T, clients []int, trials int, seed uint64) *jitterResult {
 	res := &jitterResult{Strategies: jitterStrategies(), Clients: clients, Trials: trials}
 	for _, s := range res.Strategies {
-		p := retry.MustNew(s.opts...)
 		row := make([]jitterPoint, len(clients))
 		for ci, n := range clients {
 			work := make([]float64, trials)
 			secs := make([]float64, trials)
 			synctest.Test(t, func(*testing.T) {
 				for tr := range trials {
-					w, d := runOCC(p, n, seed, uint64(tr))
+					w, d := runOCC(s, n, seed, uint64(tr))
 					work[tr], secs[tr] = float64(w), d.Seconds()
 				}
 			})

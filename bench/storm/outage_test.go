@@ -66,11 +66,11 @@ func (v outageVariant) String() string {
 }
 
 // outagePause is the backoff of every variant: 100 ms, doubling, at most 2 s; FullJitter
-// of it for the jittered rows.
-func outagePause(jitter bool) retry.Backoff {
+// of it for the jittered rows, drawing from src.
+func outagePause(jitter bool, src retry.Source) retry.Backoff {
 	b := retry.Exponential(100*time.Millisecond, 2, 2*time.Second)
 	if jitter {
-		return retry.FullJitter(b)
+		return retry.FullJitterFrom(src, b)
 	}
 	return b
 }
@@ -149,19 +149,38 @@ type outageRun struct {
 // runOutage runs one variant inside a synctest bubble.
 func runOutage(cfg outageConfig, v outageVariant, seed uint64) outageRun {
 	s := newService(cfg)
-	opts := []retry.Option{retry.MaxTries(v.Tries), retry.PauseWith(outagePause(v.Jitter))}
+	var budget *retry.Budget
 	if v.Ratio > 0 {
-		opts = append(opts, retry.Throttle(retry.NewBudget(v.Ratio, 0)))
+		budget = retry.NewBudget(v.Ratio, 0) // one for all the clients
 	}
-	p := retry.MustNew(opts...)
+	policy := func(src retry.Source) *retry.Policy {
+		opts := []retry.Option{retry.MaxTries(v.Tries), retry.PauseWith(outagePause(v.Jitter, src))}
+		if budget != nil {
+			opts = append(opts, retry.Throttle(budget))
+		}
+		return retry.MustNew(opts...)
+	}
+	// Without jitter nothing is drawn: one policy serves every call.
+	var shared *retry.Policy
+	if !v.Jitter {
+		shared = policy(nil)
+	}
 	phases := rand.New(rand.NewPCG(seed, 0x0f7a6e))
 	end := cfg.total()
 	var wg sync.WaitGroup
-	for range cfg.Clients {
+	for c := range cfg.Clients {
 		phase := time.Duration(phases.Int64N(int64(cfg.Period)))
 		wg.Go(func() {
-			for at := phase; at < end; at += cfg.Period {
+			for k, at := 0, phase; at < end; k, at = k+1, at+cfg.Period {
 				time.Sleep(time.Until(s.start.Add(at)))
+				p := shared
+				if v.Jitter {
+					// Each call has its own generator, seeded by its client and its rank: a
+					// client's calls overlap (each runs in its own goroutine), so a
+					// generator per client would be drawn from by several goroutines, in
+					// an order that depends on how they interleave.
+					p = policy(rand.New(rand.NewPCG(seed<<32|uint64(c), outageStream|uint64(k))))
+				}
 				wg.Go(func() {
 					started := s.call()
 					err := p.Do(context.Background(), func(context.Context) error {
@@ -182,6 +201,9 @@ func runOutage(cfg outageConfig, v outageVariant, seed uint64) outageRun {
 	wg.Wait()
 	return s.summary(v)
 }
+
+// outageStream tells the generators of the calls' pauses from the other generators.
+const outageStream = 0x0f7a6e << 32
 
 func (s *service) summary(v outageVariant) outageRun {
 	cfg := s.cfg
