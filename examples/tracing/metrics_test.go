@@ -131,6 +131,6 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 	if len(perCall) != 11 {
-		t.Errorf("%d buckets, want the 10 bounds of TELEMETRY.md and +Inf", len(perCall))
+		t.Errorf("%d buckets, want the 10 bounds of otelretry's bucket advice and +Inf", len(perCall))
 	}
 }

@@ -108,7 +108,7 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 	// Every panel query of the committed dashboard returns data.
 	queries := dashboardQueries(t, "dashboard.json")
 	if len(queries) < 5 {
-		t.Fatalf("dashboard.json has %d panel queries, want one per TELEMETRY.md query (5) at least", len(queries))
+		t.Fatalf("dashboard.json has %d panel queries, want one per query of docs/telemetry.md (5) at least", len(queries))
 	}
 	for _, q := range queries {
 		expr := substituteVariable(q.expr, operationName)

@@ -33,7 +33,7 @@ func stub(id, parent byte, name string, start, end time.Duration, status codes.C
 	}.Snapshot()
 }
 
-// The spans of a call as TELEMETRY.md describes them: a 503, an attempt timeout, a
+// The spans of a call as otelretry records them: a 503, an attempt timeout, a
 // Retry-After pause, then a success. Given out of order, as a processor may see them.
 func retriedCallSpans() []sdktrace.ReadOnlySpan {
 	ms := time.Millisecond
