@@ -178,6 +178,7 @@ func checkExactCounts(t *testing.T, prom *prometheusServer, want *passLog, pass 
 	perCall := want.attemptsPerCall()
 	wantBuckets := map[string]float64{}
 	for le := range got {
+		wantBuckets[le] = 0
 		bound := math.Inf(1)
 		if le != "+Inf" {
 			if bound, err = strconv.ParseFloat(le, 64); err != nil {
