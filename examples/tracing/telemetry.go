@@ -138,11 +138,24 @@ func (t *telemetry) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{})
 }
 
+// shutdownTimeout bounds the flush of the telemetry at exit.
+const shutdownTimeout = 5 * time.Second
+
+// The OTLP exporters retry a failed export (a collector that times out, or answers 503)
+// with backoff, by default for up to a minute: an export still retrying when the flush at
+// exit gives up would go on running after it. Retries here stop well within
+// shutdownTimeout, so that what the flush starts also ends in it.
+const (
+	exportRetryInitial    = 500 * time.Millisecond
+	exportRetryMax        = time.Second
+	exportRetryMaxElapsed = shutdownTimeout / 2
+)
+
 // shutdown flushes and stops the providers. A collector that does not answer within
 // the timeout costs a warning, not the run; each error says which signal it was flushing,
 // since a bare "context deadline exceeded" would not.
 func (t *telemetry) shutdown(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if err := t.tp.Shutdown(ctx); err != nil {
 		t.warn.Handle(fmt.Errorf("flushing traces: %w", err))
@@ -182,9 +195,11 @@ func newOTLPTraceExporter(ctx context.Context) (sdktrace.SpanExporter, string, e
 	var exp sdktrace.SpanExporter
 	var err error
 	if proto == "grpc" {
-		exp, err = otlptracegrpc.New(ctx)
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	} else {
-		exp, err = otlptracehttp.New(ctx)
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("OTLP trace exporter: %w", err)
@@ -197,9 +212,11 @@ func newOTLPMetricExporter(ctx context.Context) (sdkmetric.Exporter, string, err
 	var exp sdkmetric.Exporter
 	var err error
 	if proto == "grpc" {
-		exp, err = otlpmetricgrpc.New(ctx)
+		exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	} else {
-		exp, err = otlpmetrichttp.New(ctx)
+		exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("OTLP metric exporter: %w", err)
