@@ -68,6 +68,7 @@ const (
 //	gave_up      "retry gave up"          the GiveUp predicate said stop
 //	permanent    "retry permanent error"  the error was not retryable
 //	throttled    "retry throttled"        a retry budget refused the retry
+//	(other)      "retry failed"           an outcome added after this version
 //
 // The attribute keys are stable; an attribute marked "when ..." is left out otherwise:
 //
@@ -75,12 +76,12 @@ const (
 //	max_tries  int       Call.MaxTries (start, when limited)
 //	deadline   time      Call.Deadline (start) or Attempt.Deadline (attempt), when set
 //	attempt    int       Attempt.Number (attempt, attempt end, timeout, scheduled)
-//	duration   duration  Attempt.Duration (attempt end, timeout) or Result.Duration (failure, deadline, done)
+//	duration   duration  Attempt.Duration (attempt end, timeout) or Result.Duration (OnGiveup, deadline, done)
 //	timed_out  bool      Attempt.TimedOut (attempt end)
 //	delay      duration  the pause before the next attempt (scheduled)
 //	error      error     Attempt.Err or Result.Err, when not nil
-//	outcome    string    Result.Outcome.String() (failure, deadline, done)
-//	attempts   int       Result.Attempts (failure, deadline, done)
+//	outcome    string    Result.Outcome.String() (OnGiveup, deadline, done)
+//	attempts   int       Result.Attempts (OnGiveup, deadline, done)
 //
 // Durations are slog Duration values: a JSON handler writes them in nanoseconds, a text
 // handler as "1.5s".
