@@ -297,7 +297,7 @@ func TestOutcomeString(t *testing.T) {
 			t.Errorf("fmt.Sprint(Outcome(%d)) = %q, want %q", uint8(tt.o), got, tt.want)
 		}
 	}
-	// The constants are the values API.md fixes, in order.
+	// The constants' values are fixed, in order: telemetry and stored logs rely on them.
 	if hooks.Success != 0 || hooks.Panicked != 7 {
 		t.Errorf("Success = %d, Panicked = %d; want 0 and 7", hooks.Success, hooks.Panicked)
 	}

@@ -81,7 +81,7 @@ func ExampleLog() {
 	// level=INFO msg="retry scheduled" op=db.fetch attempt=1 delay=10ms error="connection refused"
 	// level=DEBUG msg="retry attempt" op=db.fetch attempt=2
 	// level=DEBUG msg="retry attempt end" op=db.fetch attempt=2 timed_out=false error="connection refused"
-	// level=ERROR msg="retry gave up" op=db.fetch outcome=exhausted attempts=2 error="retry db.fetch: exhausted after 2 attempts: connection refused"
+	// level=ERROR msg="retry exhausted" op=db.fetch outcome=exhausted attempts=2 error="retry db.fetch: exhausted after 2 attempts: connection refused"
 	// level=DEBUG msg="retry done" op=db.fetch outcome=exhausted attempts=2 error="retry db.fetch: exhausted after 2 attempts: connection refused"
 }
 

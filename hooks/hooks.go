@@ -11,6 +11,9 @@
 //	OnGiveup or OnDeadline   (neither on success or when fn panicked)
 //	OnDone                   (always, panics included)
 //
+// OnGiveup fires for the outcomes Exhausted, Canceled, GaveUp, Permanent and Throttled,
+// OnDeadline for Deadline: every failed call gets exactly one of the two.
+//
 // OnStart and OnAttempt may return a derived context (for example one that carries a
 // span); the engine uses it for the rest of the call or the attempt, so that work done by
 // fn nests under what the hook started.
@@ -81,10 +84,14 @@ type Hooks struct {
 	// before the pause.
 	OnRetry func(ctx context.Context, a Attempt, delay time.Duration)
 
-	// OnGiveup is called when the call failed for any reason but its deadline.
+	// OnGiveup is called when the call failed for any reason but its deadline, that is
+	// with r.Outcome one of Exhausted, Canceled, GaveUp, Permanent and Throttled. Its
+	// name is broader than the outcome GaveUp, which means only that the GiveUp
+	// predicate said stop: read r.Outcome to tell the five apart.
 	OnGiveup func(ctx context.Context, r Result)
 
-	// OnDeadline is called when the call failed because its deadline passed.
+	// OnDeadline is called when the call failed because of its deadline (r.Outcome is
+	// Deadline): the deadline passed, or the next pause would have ended after it.
 	OnDeadline func(ctx context.Context, r Result)
 
 	// OnDone is called once, last, whatever happened, panics of fn included.

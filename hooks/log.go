@@ -14,7 +14,12 @@ const (
 	msgAttemptEnd = "retry attempt end"
 	msgTimeout    = "retry attempt timeout"
 	msgRetry      = "retry scheduled"
-	msgGiveup     = "retry gave up"
+	msgExhausted  = "retry exhausted"
+	msgCanceled   = "retry canceled"
+	msgGaveUp     = "retry gave up"
+	msgPermanent  = "retry permanent error"
+	msgThrottled  = "retry throttled"
+	msgFailed     = "retry failed" // an outcome this version does not know
 	msgDeadline   = "retry deadline"
 	msgDone       = "retry done"
 )
@@ -51,9 +56,19 @@ const (
 //	OnAttemptEnd  "retry attempt end"     Debug (a failure is also told by the retry or failure record that follows, at a higher level)
 //	OnTimeout     "retry attempt timeout" Info
 //	OnRetry       "retry scheduled"       Info
-//	OnGiveup      "retry gave up"         Error; Warn when the outcome is canceled (the caller's choice, not a fault)
+//	OnGiveup      by outcome (below)      Error; Warn when the outcome is canceled (the caller's choice, not a fault)
 //	OnDeadline    "retry deadline"        Error
 //	OnDone        "retry done"            Debug; Error when the outcome is panicked (no other record tells of a panic)
+//
+// OnGiveup covers every failed call but a deadline, so its message names the outcome:
+//
+//	outcome      message
+//	exhausted    "retry exhausted"        MaxTries reached
+//	canceled     "retry canceled"         the caller's context was canceled
+//	gave_up      "retry gave up"          the GiveUp predicate said stop
+//	permanent    "retry permanent error"  the error was not retryable
+//	throttled    "retry throttled"        a retry budget refused the retry
+//	(other)      "retry failed"           an outcome added after this version
 //
 // The attribute keys are stable; an attribute marked "when ..." is left out otherwise:
 //
@@ -61,12 +76,12 @@ const (
 //	max_tries  int       Call.MaxTries (start, when limited)
 //	deadline   time      Call.Deadline (start) or Attempt.Deadline (attempt), when set
 //	attempt    int       Attempt.Number (attempt, attempt end, timeout, scheduled)
-//	duration   duration  Attempt.Duration (attempt end, timeout) or Result.Duration (gave up, deadline, done)
+//	duration   duration  Attempt.Duration (attempt end, timeout) or Result.Duration (OnGiveup, deadline, done)
 //	timed_out  bool      Attempt.TimedOut (attempt end)
 //	delay      duration  the pause before the next attempt (scheduled)
 //	error      error     Attempt.Err or Result.Err, when not nil
-//	outcome    string    Result.Outcome.String() (gave up, deadline, done)
-//	attempts   int       Result.Attempts (gave up, deadline, done)
+//	outcome    string    Result.Outcome.String() (OnGiveup, deadline, done)
+//	attempts   int       Result.Attempts (OnGiveup, deadline, done)
 //
 // Durations are slog Duration values: a JSON handler writes them in nanoseconds, a text
 // handler as "1.5s".
@@ -174,7 +189,24 @@ func (h logHooks) onGiveup(ctx context.Context, r Result) {
 	if r.Outcome == Canceled {
 		level = slog.LevelWarn
 	}
-	h.result(ctx, level, msgGiveup, r)
+	h.result(ctx, level, giveupMessage(r.Outcome), r)
+}
+
+// giveupMessage words the record of OnGiveup by the outcome it reports.
+func giveupMessage(o Outcome) string {
+	switch o {
+	case Exhausted:
+		return msgExhausted
+	case Canceled:
+		return msgCanceled
+	case GaveUp:
+		return msgGaveUp
+	case Permanent:
+		return msgPermanent
+	case Throttled:
+		return msgThrottled
+	}
+	return msgFailed
 }
 
 func (h logHooks) onDeadline(ctx context.Context, r Result) {

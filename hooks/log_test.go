@@ -125,11 +125,22 @@ func TestLogRecords(t *testing.T) {
 		},
 	}
 	// The three result events, for each outcome that can reach them.
-	for _, o := range []hooks.Outcome{hooks.Exhausted, hooks.Canceled, hooks.GaveUp, hooks.Permanent, hooks.Throttled} {
+	// OnGiveup's message names the outcome: "retry gave up" is the GiveUp predicate's
+	// alone.
+	giveupMsgs := map[hooks.Outcome]string{
+		hooks.Exhausted:    "retry exhausted",
+		hooks.Canceled:     "retry canceled",
+		hooks.GaveUp:       "retry gave up",
+		hooks.Permanent:    "retry permanent error",
+		hooks.Throttled:    "retry throttled",
+		hooks.Outcome(200): "retry failed",
+	}
+	for _, o := range []hooks.Outcome{hooks.Exhausted, hooks.Canceled, hooks.GaveUp, hooks.Permanent, hooks.Throttled, hooks.Outcome(200)} {
 		level := "ERROR"
 		if o == hooks.Canceled {
 			level = "WARN"
 		}
+		msg := giveupMsgs[o]
 		tests = append(tests, struct {
 			name string
 			fire func(context.Context, hooks.Hooks)
@@ -138,7 +149,7 @@ func TestLogRecords(t *testing.T) {
 			"giveup " + o.String(), func(ctx context.Context, h hooks.Hooks) {
 				h.OnGiveup(ctx, hooks.Result{Call: call, Outcome: o, Attempts: 3, Duration: 2 * time.Second, Err: errBoom})
 			},
-			map[string]any{"level": level, "msg": "retry gave up", "op": "db.fetch", "outcome": o.String(), "attempts": 3.0, "duration": 2000 * ms, "error": "boom"},
+			map[string]any{"level": level, "msg": msg, "op": "db.fetch", "outcome": o.String(), "attempts": 3.0, "duration": 2000 * ms, "error": "boom"},
 		})
 	}
 	for _, o := range []hooks.Outcome{hooks.Success, hooks.Exhausted, hooks.Deadline, hooks.Canceled, hooks.GaveUp, hooks.Permanent, hooks.Throttled, hooks.Panicked} {
@@ -191,10 +202,10 @@ func TestLogLevels(t *testing.T) {
 		level slog.Level
 		want  []string
 	}{
-		{slog.LevelDebug, []string{"retry start", "retry attempt", "retry attempt end", "retry attempt timeout", "retry scheduled", "retry gave up", "retry deadline", "retry done"}},
-		{slog.LevelInfo, []string{"retry attempt timeout", "retry scheduled", "retry gave up", "retry deadline"}},
-		{slog.LevelWarn, []string{"retry gave up", "retry deadline"}},
-		{slog.LevelError, []string{"retry gave up", "retry deadline"}},
+		{slog.LevelDebug, []string{"retry start", "retry attempt", "retry attempt end", "retry attempt timeout", "retry scheduled", "retry exhausted", "retry deadline", "retry done"}},
+		{slog.LevelInfo, []string{"retry attempt timeout", "retry scheduled", "retry exhausted", "retry deadline"}},
+		{slog.LevelWarn, []string{"retry exhausted", "retry deadline"}},
+		{slog.LevelError, []string{"retry exhausted", "retry deadline"}},
 		{slog.LevelError + 1, nil},
 	}
 	for _, tt := range tests {

@@ -14,7 +14,9 @@ const (
 	Deadline
 	// Canceled: the caller's context was canceled.
 	Canceled
-	// GaveUp: the GiveUp predicate said stop.
+	// GaveUp: the GiveUp predicate said stop. Only that: the hook OnGiveup and the
+	// counter StatsSnapshot.Giveups also cover Exhausted, Canceled, Permanent and
+	// Throttled.
 	GaveUp
 	// Permanent: the error was not retryable.
 	Permanent

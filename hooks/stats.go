@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 // of aiomisc's asyncbackoff (attempts, done, errors, cancels, sum_time) plus how calls
 // ended (successes, giveups, deadlines).
 //
-// Stats is lock-free: each event is one or two atomic additions and allocates nothing.
+// Stats is lock-free: each event is one or two atomic operations and allocates nothing.
 // One Stats may serve any number of policies and concurrent calls at once; pass its
 // Hooks to each of them. The zero value is ready to use. A Stats must not be copied
 // after first use.
@@ -47,10 +48,13 @@ type Stats struct {
 //     that is the time spent in attempts plus the pauses between them, like aiomisc's
 //     sum_time. A pause is counted in full when it is scheduled, even if a cancellation
 //     cuts it short; a pause that would have overrun the deadline is never scheduled and
-//     not counted.
+//     not counted. The sum saturates at the largest Duration (about 292 years) rather
+//     than wrapping around.
 //   - Successes: OnDone with Outcome Success. (aiomisc has no such counter.)
-//   - Giveups: OnGiveup, every failed call but those ended by the deadline: Exhausted,
-//     Canceled, GaveUp, Permanent, Throttled. (aiomisc has no such counter.)
+//   - Giveups: OnGiveup, every failed call but those ended by the deadline, that is
+//     the outcomes Exhausted, Canceled, GaveUp, Permanent and Throttled; the outcome
+//     GaveUp (the GiveUp predicate said stop) is only one of them. (aiomisc has no such
+//     counter.)
 //   - Deadlines: OnDeadline, calls ended by their deadline. (aiomisc has no such counter.)
 //
 // A call whose fn panicked counts in Calls, Attempts and Done, and nowhere else: its
@@ -97,16 +101,47 @@ func (s *Stats) Hooks() Hooks {
 func (s *Stats) Snapshot() StatsSnapshot {
 	// Later events first: see StatsSnapshot.
 	var r StatsSnapshot
-	r.Cancels = s.cancels.Load()
-	r.Successes = s.successes.Load()
-	r.Giveups = s.giveups.Load()
-	r.Deadlines = s.deadlines.Load()
-	r.Errors = s.errors.Load()
-	r.Done = s.done.Load()
-	r.SumTime = time.Duration(s.sumTime.Load())
-	r.Attempts = s.attempts.Load()
-	r.Calls = s.calls.Load()
+	r.Cancels = s.load(&s.cancels)
+	r.Successes = s.load(&s.successes)
+	r.Giveups = s.load(&s.giveups)
+	r.Deadlines = s.load(&s.deadlines)
+	r.Errors = s.load(&s.errors)
+	r.Done = s.load(&s.done)
+	r.SumTime = time.Duration(s.load(&s.sumTime))
+	r.Attempts = s.load(&s.attempts)
+	r.Calls = s.load(&s.calls)
 	return r
+}
+
+// beforeSnapshotLoad, when set (by tests only), runs before each counter Snapshot
+// reads, so that a test can fire events between two reads and check deterministically
+// that the order of the reads keeps the snapshot consistent.
+var beforeSnapshotLoad func()
+
+func (s *Stats) load(c *atomic.Int64) int64 {
+	if beforeSnapshotLoad != nil {
+		beforeSnapshotLoad()
+	}
+	return c.Load()
+}
+
+// addSaturating adds d to the nanoseconds in c, stopping at the largest or smallest
+// Duration instead of wrapping: a Pause(math.MaxInt64) cut short must not turn the sum
+// negative.
+func addSaturating(c *atomic.Int64, d time.Duration) {
+	for {
+		old := c.Load()
+		sum := old + int64(d)
+		switch {
+		case d > 0 && sum < old:
+			sum = math.MaxInt64
+		case d < 0 && sum > old:
+			sum = math.MinInt64
+		}
+		if sum == old || c.CompareAndSwap(old, sum) {
+			return
+		}
+	}
 }
 
 func (s *Stats) onStart(_ context.Context, _ Call) context.Context {
@@ -120,7 +155,7 @@ func (s *Stats) onAttempt(_ context.Context, _ Attempt) context.Context {
 }
 
 func (s *Stats) onAttemptEnd(_ context.Context, a Attempt) {
-	s.sumTime.Add(int64(a.Duration))
+	addSaturating(&s.sumTime, a.Duration)
 	s.done.Add(1)
 	if a.Err != nil {
 		s.errors.Add(1) // after done: see Snapshot
@@ -128,7 +163,7 @@ func (s *Stats) onAttemptEnd(_ context.Context, a Attempt) {
 }
 
 func (s *Stats) onRetry(_ context.Context, _ Attempt, delay time.Duration) {
-	s.sumTime.Add(int64(delay))
+	addSaturating(&s.sumTime, delay)
 }
 
 func (s *Stats) onGiveup(_ context.Context, _ Result) {

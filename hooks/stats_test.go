@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -313,4 +314,56 @@ func BenchmarkStatsHooks(b *testing.B) {
 			}
 		})
 	})
+}
+
+// TestStatsSumTimeSaturates adds durations whose sum overflows a Duration: SumTime stops
+// at the largest Duration instead of wrapping around to a negative one.
+func TestStatsSumTimeSaturates(t *testing.T) {
+	const maxDuration = time.Duration(math.MaxInt64)
+	for _, tt := range []struct {
+		name   string
+		script script
+		want   time.Duration
+	}{
+		{"the longest pause after an attempt", script{start(), attempt(1, ms, errFail, false), retryAfter(1, maxDuration), end(hooks.Canceled, 1)}, maxDuration},
+		{"two attempts of half the range and more", script{start(), attempt(1, maxDuration/2+ms, errFail, false), attempt(2, maxDuration/2+ms, errFail, false), end(hooks.Exhausted, 2)}, maxDuration},
+		{"just below the limit", script{start(), attempt(1, maxDuration-ms, errFail, false), retryAfter(1, ms), end(hooks.Canceled, 1)}, maxDuration},
+		{"saturated, then more", script{start(), attempt(1, maxDuration, errFail, false), retryAfter(1, maxDuration), attempt(2, ms, nil, false), end(hooks.Success, 2)}, maxDuration},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hooks.NewStats()
+			tt.script.run(context.Background(), s.Hooks())
+			if got := s.Snapshot().SumTime; got != tt.want {
+				t.Errorf("SumTime = %v, want %v", got, tt.want)
+			}
+			// Once saturated it stays there, whatever is added.
+			tt.script.run(context.Background(), s.Hooks())
+			if got := s.Snapshot().SumTime; got != maxDuration {
+				t.Errorf("SumTime after a second call = %v, want %v", got, maxDuration)
+			}
+		})
+	}
+}
+
+// TestStatsSumTimeSaturatesConcurrently adds from many goroutines across the limit: the
+// sum ends at the limit and never passes it.
+func TestStatsSumTimeSaturatesConcurrently(t *testing.T) {
+	s := hooks.NewStats()
+	h := s.Hooks()
+	quarter := time.Duration(math.MaxInt64 / 4)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 4 {
+				h.OnRetry(context.Background(), hooks.Attempt{Number: 1}, quarter)
+				if got := s.Snapshot().SumTime; got < 0 {
+					t.Errorf("SumTime = %v: wrapped", got)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := s.Snapshot().SumTime; got != time.Duration(math.MaxInt64) {
+		t.Errorf("SumTime = %v, want %v", got, time.Duration(math.MaxInt64))
+	}
 }

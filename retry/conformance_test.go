@@ -12,8 +12,8 @@ import (
 )
 
 // The behaviours of aiomisc's own test suite for asyncbackoff / asyncretry
-// (tests/test_backoff.py), ported one by one. The numbers in the names are those of the
-// research note's conformance list. Times are exact: synctest's clock only moves when
+// (tests/test_backoff.py), ported one by one. The numbers in the comments number the
+// behaviours in the order of that suite. Times are exact: synctest's clock only moves when
 // every goroutine of the test waits on it.
 
 // conformance runs fn under p in a bubble and returns the error, the attempts fn saw and
@@ -65,7 +65,7 @@ func check(t *testing.T, err error, attempts int, elapsed time.Duration, wantOut
 
 // 1, 4, 11: attempt_timeout == deadline; the call deadline wins, and a second call on the
 // same policy starts afresh (aiomisc's per-call state bug #22).
-func TestSeedKwargsAndTooLong(t *testing.T) {
+func TestAiomiscKwargsAndTooLong(t *testing.T) {
 	p := MustNew(AttemptTimeout(sec(0.5)), Deadline(sec(0.5)))
 	for call := 1; call <= 2; call++ {
 		err, n, el := conformance(t, p, func(ctx context.Context, _ int) error { return work(ctx, 5*time.Second, nil) })
@@ -75,7 +75,7 @@ func TestSeedKwargsAndTooLong(t *testing.T) {
 }
 
 // 2: five failures, then success.
-func TestSeedSimple(t *testing.T) {
+func TestAiomiscSimple(t *testing.T) {
 	p := MustNew(AttemptTimeout(sec(0.1)), Deadline(time.Second))
 	err, n, el := conformance(t, p, func(ctx context.Context, n int) error {
 		if n <= 5 {
@@ -87,7 +87,7 @@ func TestSeedSimple(t *testing.T) {
 }
 
 // 3, 14: an error outside the filter is raised at once, even after a timed-out attempt.
-func TestSeedSimpleFailAndLastExceptionIsLast(t *testing.T) {
+func TestAiomiscSimpleFailAndLastExceptionIsLast(t *testing.T) {
 	t.Run("simple_fail", func(t *testing.T) {
 		p := MustNew(AttemptTimeout(sec(0.1)), Deadline(sec(0.5)), On(errOther))
 		err, n, el := conformance(t, p, func(ctx context.Context, _ int) error { return errValue })
@@ -108,7 +108,7 @@ func TestSeedSimpleFailAndLastExceptionIsLast(t *testing.T) {
 }
 
 // 5: attempts that always time out, retried until the deadline cuts the ninth short.
-func TestSeedTooLongMultipleTimes(t *testing.T) {
+func TestAiomiscTooLongMultipleTimes(t *testing.T) {
 	p := MustNew(AttemptTimeout(sec(0.06)), Deadline(sec(0.5)))
 	err, n, el := conformance(t, p, func(ctx context.Context, _ int) error { return work(ctx, 5*time.Second, nil) })
 	check(t, err, n, el, hooks.Deadline, 9, sec(0.5))
@@ -116,7 +116,7 @@ func TestSeedTooLongMultipleTimes(t *testing.T) {
 }
 
 // 6: deadline 0 fails at once and never calls fn.
-func TestSeedExit(t *testing.T) {
+func TestAiomiscExit(t *testing.T) {
 	p := MustNew(AttemptTimeout(sec(0.05)), Deadline(0))
 	err, n, el := conformance(t, p, func(ctx context.Context, _ int) error { return nil })
 	check(t, err, n, el, hooks.Deadline, 0, 0)
@@ -129,7 +129,7 @@ func TestSeedExit(t *testing.T) {
 
 // 7: attempts at 0, 0.40 and 0.80. aiomisc then sleeps to the deadline (1.20 s); retrykit
 // does not start a pause that would end at the deadline and returns at 0.85 s.
-func TestSeedPause(t *testing.T) {
+func TestAiomiscPause(t *testing.T) {
 	p := MustNew(AttemptTimeout(sec(0.05)), Deadline(sec(1.2)), Pause(sec(0.35)))
 	var starts []time.Duration
 	var start time.Time
@@ -149,7 +149,7 @@ func TestSeedPause(t *testing.T) {
 
 // 8: with no attempt timeout, the deadline returns the last error the attempts raised,
 // not a bare timeout.
-func TestSeedNoWaterline(t *testing.T) {
+func TestAiomiscNoWaterline(t *testing.T) {
 	p := MustNew(Deadline(time.Second))
 	err, n, el := conformance(t, p, func(ctx context.Context, _ int) error { return work(ctx, sec(0.1)+1, errValue) })
 	// Attempts of 100ms+1ns: nine end before the deadline, the tenth is cut by it.
@@ -162,7 +162,7 @@ func TestSeedNoWaterline(t *testing.T) {
 }
 
 // 9: no deadline; attempts that get shorter until one fits in the attempt timeout.
-func TestSeedNoDeadline(t *testing.T) {
+func TestAiomiscNoDeadline(t *testing.T) {
 	const ms = time.Millisecond
 	for _, maxSleep := range []time.Duration{500 * ms, 800 * ms} {
 		t.Run(fmt.Sprint(maxSleep), func(t *testing.T) {
@@ -177,7 +177,7 @@ func TestSeedNoDeadline(t *testing.T) {
 }
 
 // 10: option values.
-func TestSeedValues(t *testing.T) {
+func TestAiomiscValues(t *testing.T) {
 	for _, tc := range []struct {
 		opts []Option
 		ok   bool
@@ -194,7 +194,7 @@ func TestSeedValues(t *testing.T) {
 }
 
 // 12, 15: max_tries N makes exactly N attempts.
-func TestSeedMaxTries(t *testing.T) {
+func TestAiomiscMaxTries(t *testing.T) {
 	for _, n := range []int{1, 2, 5} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			for _, opts := range [][]Option{
@@ -210,7 +210,7 @@ func TestSeedMaxTries(t *testing.T) {
 }
 
 // 13: giveup stops with the very error it was given.
-func TestSeedGiveUp(t *testing.T) {
+func TestAiomiscGiveUp(t *testing.T) {
 	for _, mana := range []int{1, 2, 5} {
 		t.Run(fmt.Sprint(mana), func(t *testing.T) {
 			var seen error
@@ -233,7 +233,7 @@ func TestSeedGiveUp(t *testing.T) {
 }
 
 // 16, 17: asyncretry(5), on a function and on a method.
-func TestSeedAsyncRetry(t *testing.T) {
+func TestAiomiscAsyncRetry(t *testing.T) {
 	err, n, el := conformance(t, Times(5), func(context.Context, int) error { return errValue })
 	check(t, err, n, el, hooks.Exhausted, 5, 0)
 

@@ -12,7 +12,7 @@
 //		retry.Pause(100*time.Millisecond),
 //	)
 //
-//	err := fetch.Do(ctx, func(ctx context.Context) error { return db.Ping(ctx) })
+//	err := fetch.Do(ctx, func(ctx context.Context) error { return db.PingContext(ctx) })
 //
 // A Policy is immutable and keeps no state between calls: build it once and share it.
 // Every attempt receives a context whose deadline is the earlier of the attempt's timeout

@@ -15,7 +15,7 @@ type codeError struct{ code int }
 
 func (e *codeError) Error() string { return fmt.Sprintf("code %d", e.code) }
 
-// TestErrorMatrix checks API.md's table: what errors.Is holds for, per way of ending.
+// TestErrorMatrix checks the Errors table of the package documentation: what errors.Is holds for, per way of ending.
 func TestErrorMatrix(t *testing.T) {
 	const ms = time.Millisecond
 	all := []error{ErrExhausted, ErrDeadline, ErrAttemptTimeout, ErrGaveUp, ErrPermanent, ErrThrottled,

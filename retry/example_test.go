@@ -13,7 +13,7 @@ import (
 	"github.com/retrykit/retrykit/retry"
 )
 
-// The seed's first example:
+// aiomisc's first @asyncbackoff example:
 //
 //	@aiomisc.asyncbackoff(attempt_timeout=0.1, deadline=1, pause=0.1)
 //	async def db_fetch(): ...
@@ -39,7 +39,7 @@ func Example() {
 	// Output: <nil> 2
 }
 
-// The seed's asyncretry(5): five attempts, no timeout, no pause.
+// aiomisc's @asyncretry(5): five attempts, no timeout, no pause.
 func ExampleTimes() {
 	attempts := 0
 	err := retry.Times(5).Do(context.Background(), func(context.Context) error {
@@ -53,7 +53,7 @@ func ExampleTimes() {
 	// retry: exhausted after 5 attempts: unexpected EOF
 }
 
-// The seed's exception list, asyncbackoff(0.1, 1, 0.1, TypeError, RuntimeError,
+// aiomisc's exception list, @asyncbackoff(0.1, 1, 0.1, TypeError, RuntimeError,
 // ValueError): only errors that match one of the targets are retried, the others end the
 // call at once.
 func ExampleOn() {
@@ -79,7 +79,7 @@ func ExampleOnType() {
 	// Output: 3
 }
 
-// The seed's giveup: retry OS errors, but give up unless the connection was aborted.
+// aiomisc's giveup: retry OS errors, but give up unless the connection was aborted.
 //
 //	@asyncbackoff(attempt_timeout=0.5, deadline=1, pause=0.1,
 //	              exceptions=[OSError], giveup=lambda e: e.errno != errno.ECONNABORTED)
@@ -124,7 +124,7 @@ func ExampleDoValue() {
 	// Output: 42 <nil>
 }
 
-// Wrap is the decorator: the seed's @asyncbackoff on a function.
+// Wrap is the decorator: aiomisc's @asyncbackoff on a function.
 func ExampleWrap() {
 	calls := 0
 	fetchUser := retry.Wrap(retry.Times(3), func(ctx context.Context) (string, error) {
@@ -138,7 +138,7 @@ func ExampleWrap() {
 	// Output: gopher <nil> 2
 }
 
-// WrapArg decorates a function of one argument, like the seed's db_save(data).
+// WrapArg decorates a function of one argument, like aiomisc's db_save(data) example.
 func ExampleWrapArg() {
 	saved := map[string]int{}
 	failures := 1

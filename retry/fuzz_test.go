@@ -91,8 +91,8 @@ var fuzzScriptSeeds = []string{
 }
 
 // FuzzOptions checks New's validation over arbitrary durations and tries: an invalid value
-// is an error that starts with "retry: " and names the option and the value as API.md
-// writes them (AttemptTimeout(-100ms)); MustNew panics with that error, Times panics for
+// is an error that starts with "retry: " and names the option and the value as New's
+// documentation writes them (AttemptTimeout(-100ms)); MustNew panics with that error, Times panics for
 // n < 1; a valid policy never panics and behaves by the timing rules on a call that fails
 // once, with any durations up to the largest (time arithmetic must not overflow).
 func FuzzOptions(f *testing.F) {

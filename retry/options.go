@@ -171,6 +171,10 @@ func If(retryable func(error) bool) Option {
 // returns an error that matches ErrGaveUp and that error. stop is not consulted after the
 // attempt that reached MaxTries (as in aiomisc). Several GiveUp options add up: any one
 // saying stop stops. A nil function is an error.
+//
+// Such a call ends with Outcome GaveUp. Hooks see it through hooks.Hooks.OnGiveup, which
+// also fires for the other failures but the deadline (Exhausted, Canceled, Permanent,
+// Throttled): only the outcome GaveUp means that stop said so.
 func GiveUp(stop func(error) bool) Option {
 	return func(p *Policy) error {
 		if stop == nil {

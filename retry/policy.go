@@ -64,9 +64,9 @@ func MustNew(opts ...Option) *Policy {
 	return p
 }
 
-// Times is the seed's asyncretry: a policy of at most n attempts, with no timeout and no
-// pause unless opts add them. It is MustNew(MaxTries(n), opts...), and so panics for
-// n < 1.
+// Times is aiomisc's @asyncretry(n): a policy of at most n attempts, with no timeout
+// and no pause unless opts add them. It is MustNew(MaxTries(n), opts...), and so panics
+// for n < 1.
 func Times(n int, opts ...Option) *Policy {
 	return MustNew(append([]Option{MaxTries(n)}, opts...)...)
 }

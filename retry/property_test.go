@@ -15,12 +15,12 @@ import (
 	"github.com/retrykit/retrykit/retry"
 )
 
-// This file checks retry.Do against a small reference model of API.md: random scripts of
+// This file checks retry.Do against a small reference model of its documented rules: random scripts of
 // policy settings, caller contexts and attempt behaviours are run both through propModel
 // (a pure function written from the contract alone) and through the engine inside a
 // synctest bubble, where time is exact, and every observable must agree: the attempts
 // (start, end, the deadline fn sees, the error fn returned), the elapsed time, the outcome,
-// the *retry.Error fields, the errors.Is matrix of API.md's Errors table, and the hook
+// the *retry.Error fields, the errors.Is matrix of the package's Errors table, and the hook
 // event sequence.
 //
 // Ties: when two timers fire at the same instant (an attempt's duration ending exactly at
@@ -29,7 +29,7 @@ import (
 // Coincidences that the rules settle by arithmetic (a pause ending exactly at the deadline,
 // an attempt timeout equal to the time left) are not ties and are generated on purpose.
 //
-// Where API.md leaves room the model reads it so: an attempt's error is caused by the
+// Where the documentation leaves room the model reads it so: an attempt's error is caused by the
 // deadline or the cancellation when rule 1 or 2 decides on it, that is when the attempt
 // ended at or after the call deadline or once the caller's context was done. So the error
 // of a "deaf" attempt (one that ignores its context) that returns after the deadline is
@@ -287,7 +287,7 @@ type propExpect struct {
 	panicAt   int    // Panicked: the attempt number that panicked
 }
 
-// propModel computes what API.md says Do does with the script. It knows nothing of the
+// propModel computes what the documentation says Do does with the script. It knows nothing of the
 // engine: it only follows the rules, in their order, over a timeline of offsets.
 func propModel(s *propScript) propExpect {
 	e := propExpect{earlier: -1}
@@ -738,7 +738,7 @@ func propCheck(s *propScript, e *propExpect, run *propRun) []string {
 	return bad
 }
 
-// propCheckIs checks the errors.Is matrix of API.md's Errors table, both ways: what the
+// propCheckIs checks the errors.Is matrix of the package's Errors table, both ways: what the
 // error must match, and that it matches nothing else among the sentinels, the context
 // errors and the attempts' own errors.
 func propCheckIs(e *propExpect, run *propRun, re *retry.Error) []string {
@@ -1042,7 +1042,7 @@ func TestPropertyModel(t *testing.T) {
 	}
 }
 
-// TestPropModelExamples pins the reference model to cases worked out by hand from API.md,
+// TestPropModelExamples pins the reference model to cases worked out by hand from the documentation,
 // so that the model is not only consistent with the engine but right.
 func TestPropModelExamples(t *testing.T) {
 	ms := time.Millisecond

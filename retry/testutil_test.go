@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// errValue and errOther play the seed tests' ValueError and TestExc.
+// errValue and errOther play the ValueError and TestExc of aiomisc's tests.
 var (
 	errValue = errors.New("ValueError: RETRY")
 	errOther = errors.New("TestExc")

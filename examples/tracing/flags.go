@@ -49,12 +49,19 @@ Flags:
 `
 
 // parseFlags reads the command line. -h prints the usage to stderr and returns
-// flag.ErrHelp.
+// flag.ErrHelp. A bad flag prints nothing: its error, returned, is the one line the
+// user sees, with a pointer to -h rather than the whole usage.
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
 	fs := newFlagSet(cfg, stderr)
-	if err := fs.Parse(args); err != nil {
+	fs.SetOutput(io.Discard) // the flag package would print the error and the usage
+	fs.Usage = func() {}
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stderr)
+		printUsage(fs, stderr)
 		return nil, err
+	} else if err != nil {
+		return nil, fmt.Errorf("%w (-h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
@@ -69,10 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tracing", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageHead)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs, stderr) }
 
 	fs.BoolVar(&cfg.stories, "stories", true,
 		"run the scripted stories first: success at once, after retries,\n"+
@@ -89,7 +93,9 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.retryAfter, "retry-after", time.Second, "the Retry-After of the random mix's 429s, in whole seconds")
 	fs.IntVar(&cfg.maxTries, "max-tries", 4, "policy: attempts per call, the first included")
 	fs.DurationVar(&cfg.attemptTimeout, "attempt-timeout", 250*time.Millisecond, "policy: limit of one attempt")
-	fs.DurationVar(&cfg.deadline, "deadline", 2*time.Second, "policy: limit of a whole call, pauses included")
+	fs.DurationVar(&cfg.deadline, "deadline", 2*time.Second,
+		"policy: limit of a whole call, pauses included; 0 fails every\n"+
+			"call at once, before any attempt")
 	fs.StringVar(&cfg.metricsAddr, "metrics-addr", "",
 		"serve Prometheus /metrics on this `address` (e.g. 127.0.0.1:9464)\n"+
 			"and keep running until interrupted")
@@ -97,6 +103,12 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 		"with -metrics-addr: run the workload again and again until\n"+
 			"interrupted (without it the example holds after one pass)")
 	return fs
+}
+
+// printUsage writes the full usage: what the example does, then every flag.
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	fs.PrintDefaults()
 }
 
 // check rejects values the workload cannot honour; the retry options themselves are

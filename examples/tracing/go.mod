@@ -12,8 +12,8 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 	github.com/prometheus/otlptranslator v1.0.0
-	github.com/retrykit/retrykit v0.0.0-00010101000000-000000000000
-	github.com/retrykit/retrykit/otelretry v0.0.0-00010101000000-000000000000
+	github.com/retrykit/retrykit v0.1.0
+	github.com/retrykit/retrykit/otelretry v0.1.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc v1.47.0

@@ -130,7 +130,7 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("calls with at most %v attempts: %d, workload %d", le, got, w)
 		}
 	}
-	if len(perCall) != 11 {
-		t.Errorf("%d buckets, want the 10 bounds of TELEMETRY.md and +Inf", len(perCall))
+	if len(perCall) != len(attemptsBounds)+1 {
+		t.Errorf("%d buckets, want the %d bounds of attemptsBounds and +Inf", len(perCall), len(attemptsBounds))
 	}
 }

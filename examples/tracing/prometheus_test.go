@@ -108,7 +108,7 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 	// Every panel query of the committed dashboard returns data.
 	queries := dashboardQueries(t, "dashboard.json")
 	if len(queries) < 5 {
-		t.Fatalf("dashboard.json has %d panel queries, want one per TELEMETRY.md query (5) at least", len(queries))
+		t.Fatalf("dashboard.json has %d panel queries, want one per query of docs/telemetry.md (5) at least", len(queries))
 	}
 	for _, q := range queries {
 		expr := substituteVariable(q.expr, operationName)
@@ -126,6 +126,8 @@ func TestDashboardAgainstPrometheus(t *testing.T) {
 			}
 		}
 	}
+
+	checkPanelValues(t, prom, queries, total)
 
 	// The operation variable's own query finds the operation.
 	values, err := prom.labelValues("retry_operation_name", "retry_call_attempts_count")
@@ -178,6 +180,7 @@ func checkExactCounts(t *testing.T, prom *prometheusServer, want *passLog, pass 
 	perCall := want.attemptsPerCall()
 	wantBuckets := map[string]float64{}
 	for le := range got {
+		wantBuckets[le] = 0
 		bound := math.Inf(1)
 		if le != "+Inf" {
 			if bound, err = strconv.ParseFloat(le, 64); err != nil {
@@ -522,4 +525,147 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// rateWindow matches the rate over the panels' window, rate(M[5m]).
+var rateWindow = regexp.MustCompile(`rate\(([^()\[\]]+)\[5m\]\)`)
+
+// checkPanelValues runs every panel query with its rates over the window replaced by
+// the counters themselves, the totals since the example started, and compares the
+// result with the same figure computed from the workload's own log: a query that is
+// inverted, filters the wrong series or divides the wrong way fails here, where it
+// would return data all the same.
+func checkPanelValues(t *testing.T, prom *prometheusServer, queries []panelQuery, want *passLog) {
+	t.Helper()
+	calls := float64(len(want.calls))
+	retried := 0.0
+	for _, c := range want.calls {
+		if c.attempts > 1 {
+			retried++
+		}
+	}
+	byOutcome := map[string]float64{}
+	failures := map[string]float64{}
+	for o, n := range want.outcomes() {
+		byOutcome[o] = float64(n)
+		if o != "success" {
+			failures[o] = float64(n)
+		}
+	}
+	bounds, err := prom.bucketBounds("retry_backoff_duration_seconds_bucket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pauses []float64
+	for _, c := range want.calls {
+		for _, d := range c.pauses {
+			pauses = append(pauses, d.Seconds())
+		}
+	}
+	// The figure each panel shows, by the value of its legend's label.
+	expect := map[string]map[string]float64{
+		"Attempts per call":                  {operationName: float64(want.attempts()) / calls},
+		"Share of calls that needed a retry": {operationName: retried / calls},
+		"Failures by outcome":                failures,
+		"Attempt timeouts":                   {operationName: float64(want.timeouts())},
+		"p95 backoff delay":                  {"": histogramQuantile(0.95, bounds, pauses)},
+		"Calls by outcome":                   byOutcome,
+	}
+	labels := map[string]string{
+		"Failures by outcome": "retry_outcome",
+		"Calls by outcome":    "retry_outcome",
+		"p95 backoff delay":   "",
+	}
+	for _, q := range queries {
+		w, ok := expect[q.title]
+		if !ok {
+			t.Errorf("panel %q: no expected value: add it to checkPanelValues", q.title)
+			continue
+		}
+		expr := rateWindow.ReplaceAllString(substituteVariable(q.expr, operationName), "$1")
+		if strings.Contains(expr, "[5m]") {
+			t.Errorf("panel %q: a window left after replacing the rates: %s", q.title, expr)
+			continue
+		}
+		label, ok := labels[q.title]
+		if !ok {
+			label = "retry_operation_name"
+		}
+		got, err := prom.vector(expr, label)
+		if err != nil {
+			t.Errorf("panel %q: %v", q.title, err)
+			continue
+		}
+		if !mapsClose(got, w) {
+			t.Errorf("panel %q = %v, the workload's own count gives %v\nquery: %s", q.title, got, w, expr)
+		}
+	}
+}
+
+// histogramQuantile is what Prometheus's histogram_quantile makes of values counted in
+// buckets of the upper bounds (sorted, +Inf left out): the bucket of the q-th value by
+// rank, and a linear interpolation within it.
+func histogramQuantile(q float64, bounds, values []float64) float64 {
+	counts := make([]float64, len(bounds)+1)
+	for _, v := range values {
+		i := 0
+		for i < len(bounds) && v > bounds[i] {
+			i++
+		}
+		counts[i]++
+	}
+	rank := q * float64(len(values))
+	cum := 0.0
+	for i, c := range counts {
+		if cum+c >= rank && c > 0 {
+			if i == len(bounds) {
+				return bounds[len(bounds)-1] // the +Inf bucket: its lower bound
+			}
+			lower := 0.0
+			if i > 0 {
+				lower = bounds[i-1]
+			}
+			return lower + (bounds[i]-lower)*(rank-cum)/c
+		}
+		cum += c
+	}
+	return math.NaN()
+}
+
+// bucketBounds lists the finite le values of a bucket series, sorted.
+func (p *prometheusServer) bucketBounds(metric string) ([]float64, error) {
+	values, err := p.labelValues("le", metric)
+	if err != nil {
+		return nil, err
+	}
+	var bounds []float64
+	for _, le := range values {
+		if le == "+Inf" {
+			continue
+		}
+		b, err := strconv.ParseFloat(le, 64)
+		if err != nil {
+			return nil, fmt.Errorf("le=%q: %w", le, err)
+		}
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	if len(bounds) == 0 {
+		return nil, fmt.Errorf("no buckets of %s", metric)
+	}
+	return bounds, nil
+}
+
+// mapsClose is mapsEqual up to floating-point rounding.
+func mapsClose(a, b map[string]float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || math.Abs(v-w) > 1e-9*max(1, math.Abs(w)) {
+			return false
+		}
+	}
+	return true
 }

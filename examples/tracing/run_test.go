@@ -172,4 +172,29 @@ func TestHelp(t *testing.T) {
 	if !strings.Contains(help, "OTEL_EXPORTER_OTLP_ENDPOINT") {
 		t.Error("-h does not mention OTEL_EXPORTER_OTLP_ENDPOINT")
 	}
+	if !regexp.MustCompile(`-deadline duration\n\s+policy: [^\n]*\n?[^\n]*0 fails every\s+call`).MatchString(help) {
+		t.Error("-h does not say that -deadline 0 fails every call")
+	}
+}
+
+// TestBadFlag checks that a bad flag costs one line: run prints nothing (no usage, no
+// error of its own) and returns one error, which main prints once, with a pointer to -h.
+func TestBadFlag(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nope"}, "flag provided but not defined: -nope (-h lists the flags)"},
+		{[]string{"-calls", "x"}, `invalid value "x" for flag -calls: parse error (-h lists the flags)`},
+		{[]string{"-deadline"}, "flag needs an argument: -deadline (-h lists the flags)"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), tt.args, &out, &errOut)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("run %q = %v, want %q", tt.args, err, tt.want)
+		}
+		if out.Len() != 0 || errOut.Len() != 0 {
+			t.Errorf("run %q printed\nstdout: %q\nstderr: %q\nwant nothing: main prints the error", tt.args, out.String(), errOut.String())
+		}
+	}
 }

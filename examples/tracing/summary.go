@@ -14,7 +14,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// The instruments of TELEMETRY.md that the summary reads.
+// The otelretry instruments that the summary reads (docs/telemetry.md).
 const (
 	metricCallDuration    = "retry.call.duration"
 	metricCallAttempts    = "retry.call.attempts"

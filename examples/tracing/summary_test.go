@@ -33,14 +33,20 @@ var errFlaky = errors.New("flaky")
 // It runs in a synctest bubble, so every duration is exact.
 func runScripted(t *testing.T, scripts [][]step) (*passLog, retryMetrics) {
 	t.Helper()
+	return runScriptedTries(t, 3, scripts)
+}
+
+// runScriptedTries is runScripted with a policy of maxTries attempts.
+func runScriptedTries(t *testing.T, maxTries int, scripts [][]step) (*passLog, retryMetrics) {
+	t.Helper()
 	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), attemptsView)
 	policy := retry.MustNew(
 		retry.Name(operationName),
-		retry.MaxTries(3),
+		retry.MaxTries(maxTries),
 		retry.AttemptTimeout(100*time.Millisecond),
 		retry.Deadline(time.Second),
-		retry.PauseWith(retry.Exponential(10*time.Millisecond, 2, time.Second)),
+		retry.PauseWith(retry.Exponential(10*time.Millisecond, 2, 20*time.Millisecond)),
 		retry.Hooks(otelretry.Hooks(
 			otelretry.WithMeterProvider(mp),
 			otelretry.WithTracerProvider(tracenoop.NewTracerProvider()),
@@ -161,11 +167,52 @@ func TestCompareCounts(t *testing.T) {
 }
 
 func TestBucketLabel(t *testing.T) {
-	bounds := []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
-	want := []string{"1", "2", "3", "4", "5", "6", "7-8", "9-10", "11-15", "16-20", ">20"}
+	bounds := attemptsBounds
+	want := []string{"0", "1", "2", "3", "4", "5", "6", "7-8", "9-10", "11-15", "16-20", ">20"}
 	for i, w := range want {
 		if got := bucketLabel(bounds, i); got != w {
 			t.Errorf("bucketLabel(%d) = %q, want %q", i, got, w)
 		}
 	}
+}
+
+// fails returns a script of n failed attempts and then a success.
+func fails(n int) []step {
+	s := make([]step, n+1)
+	for i := range n {
+		s[i] = stepFail
+	}
+	return append(s[:n], stepOK)
+}
+
+// TestSummaryManyAttempts checks the last buckets of attempts per call, >20 included,
+// against the workload's own count.
+func TestSummaryManyAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 21 and 25 attempts (the second exhausted), 16 and 11 attempts, 1 attempt: 74.
+		pass, m := runScriptedTries(t, 25, [][]step{fails(20), fails(30), fails(15), fails(10), nil})
+		if diffs := compareCounts(m, pass); len(diffs) != 0 {
+			t.Errorf("diffs %q", diffs)
+		}
+		var b bytes.Buffer
+		writeSummary(&b, m, pass)
+		for _, want := range []string{
+			"  attempts per call      1 │████████████████████ 1\n",
+			"                     11-15 │████████████████████ 1\n",
+			"                     16-20 │████████████████████ 1\n",
+			"                       >20 │████████████████████████████████████████ 2\n",
+			"the workload's own count agrees: 5 calls, 74 attempts",
+		} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("summary lacks %q:\n%s", want, b.String())
+			}
+		}
+		checkWidth(t, "summary", b.String())
+
+		// A workload that counted one call of 21 attempts as 20 differs in the >20 bucket.
+		pass.calls[0].attempts = 20
+		if got := strings.Join(compareCounts(m, pass), "; "); !strings.Contains(got, "calls of >20 attempts: metrics 2, workload 1") {
+			t.Errorf("diffs %q, want the >20 bucket's", got)
+		}
+	})
 }

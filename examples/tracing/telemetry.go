@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,14 +49,15 @@ type warnOnce struct {
 	w    io.Writer
 }
 
-// Handle implements otel.ErrorHandler.
+// Handle implements otel.ErrorHandler. The warning is one line even for an error of
+// several lines (errors.Join), so that nothing follows the promise that nothing will.
 func (o *warnOnce) Handle(err error) {
 	if err == nil {
 		return
 	}
 	o.once.Do(func() {
 		fmt.Fprintf(o.w, "tracing: telemetry export failed, going on without it "+
-			"(further export errors are not shown): %v\n", err)
+			"(further export errors are not shown): %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	})
 }
 
@@ -81,7 +81,7 @@ func setupTelemetry(ctx context.Context, cfg *config, stderr io.Writer) (*teleme
 	}
 
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSpanProcessor(t.spans)}
-	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(t.reader)}
+	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(t.reader), attemptsView}
 
 	if otlpWanted("TRACES") {
 		exp, proto, err := newOTLPTraceExporter(ctx)
@@ -119,17 +119,50 @@ func setupTelemetry(ctx context.Context, cfg *config, stderr io.Writer) (*teleme
 	return t, nil
 }
 
+// attemptsView gives retry.call.attempts a bucket of its own for calls that made no
+// attempt at all (a zero -deadline, a cancellation before the first attempt): with
+// otelretry's advice alone they share the first bucket, le=1, with the calls that
+// succeeded at once. The other bounds are the advice's, so the dashboard's queries
+// (le="1" included) read the same series.
+var attemptsView = sdkmetric.WithView(sdkmetric.NewView(
+	sdkmetric.Instrument{Name: metricCallAttempts},
+	sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{Boundaries: attemptsBounds}},
+))
+
+// attemptsBounds are the bucket bounds of retry.call.attempts in the example: 0, then
+// otelretry's advice.
+var attemptsBounds = []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
+
 // metricsHandler serves the Prometheus exposition of the retry metrics.
 func (t *telemetry) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{})
 }
 
+// shutdownTimeout bounds the flush of the telemetry at exit.
+const shutdownTimeout = 5 * time.Second
+
+// The OTLP exporters retry a failed export (a collector that times out, or answers 503)
+// with backoff, by default for up to a minute: an export still retrying when the flush at
+// exit gives up would go on running after it. Retries here stop well within
+// shutdownTimeout, so that what the flush starts also ends in it.
+const (
+	exportRetryInitial    = 500 * time.Millisecond
+	exportRetryMax        = time.Second
+	exportRetryMaxElapsed = shutdownTimeout / 2
+)
+
 // shutdown flushes and stops the providers. A collector that does not answer within
-// the timeout costs a warning, not the run.
+// the timeout costs a warning, not the run; each error says which signal it was flushing,
+// since a bare "context deadline exceeded" would not.
 func (t *telemetry) shutdown(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	t.warn.Handle(errors.Join(t.tp.Shutdown(ctx), t.mp.Shutdown(ctx)))
+	if err := t.tp.Shutdown(ctx); err != nil {
+		t.warn.Handle(fmt.Errorf("flushing traces: %w", err))
+	}
+	if err := t.mp.Shutdown(ctx); err != nil {
+		t.warn.Handle(fmt.Errorf("flushing metrics: %w", err))
+	}
 }
 
 // otlpWanted tells whether the standard environment asks for OTLP export of signal
@@ -162,9 +195,11 @@ func newOTLPTraceExporter(ctx context.Context) (sdktrace.SpanExporter, string, e
 	var exp sdktrace.SpanExporter
 	var err error
 	if proto == "grpc" {
-		exp, err = otlptracegrpc.New(ctx)
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	} else {
-		exp, err = otlptracehttp.New(ctx)
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("OTLP trace exporter: %w", err)
@@ -177,9 +212,11 @@ func newOTLPMetricExporter(ctx context.Context) (sdkmetric.Exporter, string, err
 	var exp sdkmetric.Exporter
 	var err error
 	if proto == "grpc" {
-		exp, err = otlpmetricgrpc.New(ctx)
+		exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithRetry(otlpmetricgrpc.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	} else {
-		exp, err = otlpmetrichttp.New(ctx)
+		exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithRetry(otlpmetrichttp.RetryConfig{Enabled: true,
+			InitialInterval: exportRetryInitial, MaxInterval: exportRetryMax, MaxElapsedTime: exportRetryMaxElapsed}))
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("OTLP metric exporter: %w", err)

@@ -18,7 +18,7 @@ import (
 // width is the terminal width the output keeps to.
 const width = 80
 
-// The attributes of TELEMETRY.md that the trees read.
+// The otelretry attributes that the trees read (docs/telemetry.md).
 const (
 	attrOutcome       = attribute.Key("retry.outcome")
 	attrAttemptCount  = attribute.Key("retry.attempt.count")

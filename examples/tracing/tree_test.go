@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -33,7 +34,7 @@ func stub(id, parent byte, name string, start, end time.Duration, status codes.C
 	}.Snapshot()
 }
 
-// The spans of a call as TELEMETRY.md describes them: a 503, an attempt timeout, a
+// The spans of a call as otelretry records them: a 503, an attempt timeout, a
 // Retry-After pause, then a success. Given out of order, as a processor may see them.
 func retriedCallSpans() []sdktrace.ReadOnlySpan {
 	ms := time.Millisecond
@@ -185,12 +186,27 @@ func TestFmtDuration(t *testing.T) {
 	}
 }
 
+// TestClip checks that clip counts runes, not bytes: the trees are drawn with
+// multi-byte box characters, and a line fits by its columns.
 func TestClip(t *testing.T) {
-	long := strings.Repeat("é", width+5)
-	if got := clip(long); len([]rune(got)) != width || !strings.HasSuffix(got, "…") {
-		t.Errorf("clip of %d runes = %d runes %q", width+5, len([]rune(got)), got)
-	}
-	if got := clip("short"); got != "short" {
-		t.Errorf("clip(short) = %q", got)
+	for _, tt := range []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"short", "short", "short"},
+		{"80 runes of 2 bytes: fits", strings.Repeat("é", width), strings.Repeat("é", width)},
+		{"79 runes, 80+ bytes: fits", "├─ " + strings.Repeat("x", width-4) + "│", "├─ " + strings.Repeat("x", width-4) + "│"},
+		{"60 runes of 3 bytes: fits", strings.Repeat("│", 60), strings.Repeat("│", 60)},
+		{"81 ASCII runes: clipped", strings.Repeat("x", width+1), strings.Repeat("x", width-1) + "…"},
+		{"85 runes of 2 bytes: clipped", strings.Repeat("é", width+5), strings.Repeat("é", width-1) + "…"},
+	} {
+		got := clip(tt.in)
+		if got != tt.want {
+			t.Errorf("%s: clip = %q (%d runes), want %q", tt.name, got, utf8.RuneCountInString(got), tt.want)
+		}
+		if n := utf8.RuneCountInString(got); n > width {
+			t.Errorf("%s: %d runes, more than %d", tt.name, n, width)
+		}
 	}
 }

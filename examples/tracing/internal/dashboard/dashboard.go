@@ -1,6 +1,6 @@
 // Package dashboard builds the Grafana dashboard of the retry metrics
 // (examples/tracing/dashboard.json) with the Grafana Foundation SDK: one panel for each
-// dashboard query of TELEMETRY.md, on the Prometheus names that the OpenTelemetry
+// dashboard query of the telemetry reference (docs/telemetry.md), on the Prometheus names that the OpenTelemetry
 // Prometheus exporter gives the otelretry instruments, filtered by the
 // retry_operation_name template variable.
 package dashboard
@@ -36,14 +36,11 @@ type Panel struct {
 // op is the label matcher of the template variable (a regex, for "All" and multi-value).
 const op = Variable + `=~"$` + Variable + `"`
 
-// Panels are the dashboard's panels. The TELEMETRY.md queries, with these changes:
-//   - every selector filters on the template variable, and every ratio is a ratio of
-//     sums by operation, so that the series of the different outcomes add up;
-//   - the share of calls that needed a retry sums out the le label before dividing: as
-//     written in TELEMETRY.md the two sides never match (le="1" on one side only) and the
-//     query returns nothing;
-//   - le="1" is matched as 1 or 1.0, since Prometheus 3 writes the bucket bounds of
-//     classic histograms as floats.
+// Panels are the dashboard's panels: the queries of docs/telemetry.md, each selector
+// filtered on the template variable. Every ratio is a ratio of sums by operation, so
+// that the series of the different outcomes add up and the le label of a bucket (on one
+// side only) is summed out before dividing; le="1" is matched as 1 or 1.0, since
+// Prometheus 3 writes the bucket bounds of classic histograms as floats.
 var Panels = []Panel{
 	{
 		Title:       "Attempts per call",

@@ -92,7 +92,7 @@ func TestDashboardShape(t *testing.T) {
 	}
 }
 
-// TestTelemetryQueriesCovered checks that each dashboard query of TELEMETRY.md has a
+// TestTelemetryQueriesCovered checks that each dashboard query of docs/telemetry.md has a
 // panel: the metric and the matchers that make it that query.
 func TestTelemetryQueriesCovered(t *testing.T) {
 	for _, want := range [][]string{
