@@ -43,6 +43,14 @@ func (h *health) record(ctx context.Context) int {
 	return len(h.md)
 }
 
+// reset forgets the calls received and scripts Check anew.
+func (h *health) reset(check func(context.Context, int) (*healthpb.HealthCheckResponse, error)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.md = nil
+	h.check = check
+}
+
 // calls returns the number of calls the server received.
 func (h *health) calls() int {
 	h.mu.Lock()
@@ -69,7 +77,10 @@ func (h *health) attemptHeaders(key string) []string {
 
 func (h *health) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	n := h.record(ctx)
-	return h.check(ctx, n)
+	h.mu.Lock()
+	check := h.check
+	h.mu.Unlock()
+	return check(ctx, n)
 }
 
 func (h *health) Watch(_ *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
@@ -147,12 +158,17 @@ func loopback(t testing.TB, h *health, opts ...grpc.DialOption) *grpc.ClientConn
 	return dial(t, lis.Addr().String(), opts...)
 }
 
+// grpcRetries, among a test's dial options, leaves gRPC's own retries on: every other
+// connection is dialed with grpc.WithDisableRetry, as the package documentation says.
+type grpcRetries struct{ grpc.EmptyDialOption }
+
 func dial(t testing.TB, target string, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
-	opts = append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDisableRetry(),
-	}, opts...)
+	base := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if !slices.ContainsFunc(opts, func(o grpc.DialOption) bool { _, ok := o.(grpcRetries); return ok }) {
+		base = append(base, grpc.WithDisableRetry())
+	}
+	opts = append(base, opts...)
 	cc, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -187,4 +203,10 @@ func bubble(t *testing.T, h *health, opts []grpc.DialOption, f func(t *testing.T
 
 func check(ctx context.Context, cc *grpc.ClientConn, opts ...grpc.CallOption) (*healthpb.HealthCheckResponse, error) {
 	return healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: "svc"}, opts...)
+}
+
+// errorTyper is the method OpenTelemetry instrumentations read error.type from.
+type errorTyper interface {
+	error
+	ErrorType() string
 }
