@@ -31,23 +31,32 @@ type health struct {
 	watch   func(n int, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error
 	collect func(stream grpc.ServerStream) error
 
-	mu sync.Mutex
-	md []metadata.MD // the incoming metadata of every call, in order
+	mu       sync.Mutex
+	md       []metadata.MD // the incoming metadata of every call, in order
+	services []string      // the service named by every request, in order
 }
 
-func (h *health) record(ctx context.Context) int {
+func (h *health) record(ctx context.Context, service string) int {
 	md, _ := metadata.FromIncomingContext(ctx)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.md = append(h.md, md)
+	h.services = append(h.services, service)
 	return len(h.md)
+}
+
+// requests returns the service named by every request received.
+func (h *health) requests() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.services)
 }
 
 // reset forgets the calls received and scripts Check anew.
 func (h *health) reset(check func(context.Context, int) (*healthpb.HealthCheckResponse, error)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.md = nil
+	h.md, h.services = nil, nil
 	h.check = check
 }
 
@@ -75,16 +84,16 @@ func (h *health) attemptHeaders(key string) []string {
 	return out
 }
 
-func (h *health) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
-	n := h.record(ctx)
+func (h *health) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	n := h.record(ctx, req.GetService())
 	h.mu.Lock()
 	check := h.check
 	h.mu.Unlock()
 	return check(ctx, n)
 }
 
-func (h *health) Watch(_ *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
-	n := h.record(stream.Context())
+func (h *health) Watch(req *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
+	n := h.record(stream.Context(), req.GetService())
 	return h.watch(n, stream)
 }
 
@@ -98,7 +107,7 @@ var collectorDesc = grpc.ServiceDesc{
 		ClientStreams: true,
 		Handler: func(srv any, stream grpc.ServerStream) error {
 			h := srv.(*health)
-			h.record(stream.Context())
+			h.record(stream.Context(), "")
 			return h.collect(stream)
 		},
 	}},
@@ -196,7 +205,9 @@ func bubble(t *testing.T, h *health, opts []grpc.DialOption, f func(t *testing.T
 		cc := dial(t, "passthrough:///bufconn", opts...)
 		f(t, cc)
 		cc.Close()
-		s.Stop()
+		// GracefulStop waits for the handlers, even those that ignore their context; in
+		// the bubble, the clock runs until they are done.
+		s.GracefulStop()
 		<-done
 	})
 }
