@@ -78,7 +78,15 @@ func (b *binding) bind(stopAttempt func() bool, callCtx context.Context, cancel,
 		return false
 	}
 	b.cancel, b.callCancel = cancel, callCancel
-	b.stop = context.AfterFunc(callCtx, cancel)
+	_, hasDL := callCtx.Deadline()
+	b.stop = context.AfterFunc(callCtx, func() {
+		if hasDL && callCtx.Err() == context.DeadlineExceeded {
+			// The stream's context has the same deadline and ends by itself, with the
+			// error that makes gRPC report DeadlineExceeded rather than Canceled.
+			return
+		}
+		cancel()
+	})
 	return true
 }
 
