@@ -10,10 +10,13 @@
 //		retry.PauseWith(retry.FullJitter(retry.Exponential(50*time.Millisecond, 2, time.Second))),
 //	)
 //	cc, err := grpc.NewClient(target,
-//		grpc.WithDisableRetry(), // see "gRPC's own retries" below
+//		grpc.WithTransportCredentials(insecure.NewCredentials()),
+//		grpc.WithDisableRetry(), // gRPC's own retries would multiply with these
 //		grpc.WithUnaryInterceptor(grpcretry.UnaryClientInterceptor(p)),
 //		grpc.WithStreamInterceptor(grpcretry.StreamClientInterceptor(p)),
 //	)
+//
+// Dial with grpc.WithDisableRetry(): see "gRPC's own retries" below.
 //
 // # What is retried
 //
