@@ -221,3 +221,9 @@ type errorTyper interface {
 	error
 	ErrorType() string
 }
+
+// incoming returns the values of key in the incoming metadata of a server context.
+func incoming(ctx context.Context, key string) []string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	return md.Get(key)
+}
