@@ -90,8 +90,8 @@
 // With otelretry's hooks on the policy and otelgrpc.NewClientHandler as the stats
 // handler, each call is a "retry <op>" span with an "attempt <op>" child per attempt,
 // and otelgrpc's CLIENT span of each attempt under its attempt span, all in one trace.
-// gRPC's own retries, by contrast, appear as sibling CLIENT spans with no attempt
-// number, and no per-attempt timeout.
+// gRPC's own retries, by contrast, appear as sibling CLIENT spans with nothing that
+// groups them into a call, and have no per-attempt timeout.
 //
 // # gRPC's own retries
 //
