@@ -100,9 +100,10 @@
 // resolver (DNS TXT records, xDS), chosen by whoever runs the server. Those retries run
 // inside each attempt of this package and multiply with them: with MaxTries(3) and a
 // service config of maxAttempts 3 on UNAVAILABLE (initialBackoff 0.1s, multiplier 2),
-// a server that is down receives 9 calls instead of 3, and the call takes about 1.2s
-// instead of the 0.2s of its own two pauses of 100ms, since every attempt also sleeps
-// gRPC's backoffs; an AttemptTimeout then bounds gRPC's attempts together, not each.
+// a server that is down receives 9 calls instead of 3, and the call takes 0.9s to
+// 1.3s instead of the 0.2s of its own two pauses of 100ms, since every attempt also
+// sleeps gRPC's jittered backoffs; an AttemptTimeout then bounds gRPC's attempts
+// together, not each.
 // gRPC's transparent retries of streams that never reached the server stay on either
 // way, and are harmless.
 package grpcretry

@@ -31,13 +31,15 @@ const grpcRetryConfig = `{"methodConfig": [{
 // that is down sees their product, and every attempt lasts as long as gRPC's backoffs.
 func TestGRPCRetriesMultiply(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		dial       []grpc.DialOption
-		wantCalls  int
-		wantLonger bool // the call lasts gRPC's backoffs too
+		name      string
+		dial      []grpc.DialOption
+		wantCalls int
+		min, max  time.Duration // how long the call takes
 	}{
-		{"WithDisableRetry", nil, 3, false},
-		{"gRPC retries on", []grpc.DialOption{grpcRetries{}, grpc.WithDefaultServiceConfig(grpcRetryConfig)}, 9, true},
+		{"WithDisableRetry", nil, 3, 200 * time.Millisecond, 200 * time.Millisecond},
+		// Each of the 3 attempts also sleeps gRPC's backoffs of 0.1s and 0.2s, each
+		// jittered by ±20%: 3 × [0.24s, 0.36s] more.
+		{"gRPC retries on", []grpc.DialOption{grpcRetries{}, grpc.WithDefaultServiceConfig(grpcRetryConfig)}, 9, 920 * time.Millisecond, 1280 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &health{check: func(context.Context, int) (*healthpb.HealthCheckResponse, error) {
@@ -55,10 +57,8 @@ func TestGRPCRetriesMultiply(t *testing.T) {
 				if got := h.calls(); got != tc.wantCalls {
 					t.Errorf("the server saw %d calls, want %d", got, tc.wantCalls)
 				}
-				// Two pauses of 100ms; gRPC adds two backoffs of 0.1s and 0.2s (jittered
-				// by ±20%) to each of the three attempts.
-				if longer := elapsed > 200*time.Millisecond; longer != tc.wantLonger {
-					t.Errorf("the call took %v", elapsed)
+				if elapsed < tc.min || elapsed > tc.max {
+					t.Errorf("the call took %v, want %v to %v", elapsed, tc.min, tc.max)
 				}
 				t.Logf("%d server calls in %v", h.calls(), elapsed)
 			})
