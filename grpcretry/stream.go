@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/retrykit/retrykit/retry"
 	"google.golang.org/grpc"
@@ -188,6 +189,9 @@ type serverStream struct {
 	eof     bool              // the committed stream ended without a message
 	trailer metadata.MD       // the last failed attempt's trailer
 	binding
+
+	// committed is cs for Context, which must not wait for the attempts.
+	committed atomic.Pointer[grpc.ClientStream]
 }
 
 // start makes the attempts, once, with m the application's first message (nil: commit
@@ -247,6 +251,7 @@ func (s *serverStream) attempt(actx context.Context, m any, n int) error {
 		return s.c.judge(actx, contextEnded(actx), nil)
 	}
 	s.cs, s.eof = cs, eof
+	s.committed.Store(&cs)
 	return nil
 }
 
@@ -343,11 +348,11 @@ func (s *serverStream) Trailer() metadata.MD {
 	return s.trailer
 }
 
+// Context returns the committed stream's context, and the call's until then: it does
+// not wait for attempts under way.
 func (s *serverStream) Context() context.Context {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cs != nil {
-		return s.cs.Context()
+	if cs := s.committed.Load(); cs != nil {
+		return (*cs).Context()
 	}
 	return s.callCtx
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
@@ -377,5 +378,39 @@ func TestClientStreamCreationFailure(t *testing.T) {
 	}
 	if re, ok := errors.AsType[*retry.Error](err); !ok || re.Attempts != 1 || re.Outcome != hooks.Permanent {
 		t.Errorf("NewStream: %+v, want one attempt", re)
+	}
+}
+
+// TestServerStreamContext: Context answers at once, also while the attempts wait for
+// the first message, and is the committed stream's afterwards (it carries the peer).
+func TestServerStreamContext(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	h := &health{watch: func(n int, s watchServer) error {
+		close(arrived)
+		<-release
+		return s.Send(serving)
+	}}
+	cc := loopback(t, h, streams(retry.MustNew(retry.MaxTries(3)))...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w, err := healthpb.NewHealthClient(cc).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := make(chan error)
+	go func() {
+		_, err := w.Recv()
+		received <- err
+	}()
+	<-arrived // the attempt waits for its first message
+	if w.Context() == nil {
+		t.Fatal("nil Context during the attempt")
+	}
+	close(release)
+	if err := <-received; err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := peer.FromContext(w.Context()); !ok {
+		t.Error("the committed stream's Context has no peer")
 	}
 }
