@@ -44,6 +44,8 @@ var peers = []string{
 	"github.com/sethvargo/go-retry",
 	"github.com/failsafe-go/failsafe-go",
 	"go.opentelemetry.io/otel/sdk",
+	"google.golang.org/grpc",
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2",
 }
 
 func main() {
@@ -330,6 +332,8 @@ var sections = []section{
 	{"D_Hooks", "D: observing a first-try success", "retrykit with hooks: none, hooks.Stats, hooks.Log to slog.DiscardHandler (log-off) and to a text handler at debug level whose writer drops every record (log-text), otelretry with no-op providers and with the SDK (always sampling, a span processor that drops spans, a manual reader). otel-sdk-by-hand and otel-noop-by-hand do the same OpenTelemetry operations directly, without retrykit; the last column divides each otelretry row by its hand-written twin.", "retrykit",
 		map[string]string{"retrykit+otel-noop": "otel-noop-by-hand", "retrykit+otel-sdk": "otel-sdk-by-hand"}},
 	{"E_Budget", "E: a retry budget under RunParallel", "First-try success, every call accounted in one budget shared by all goroutines. cenkalti/backoff and sethvargo/go-retry have no budget.", "retrykit", nil},
+	{"G_GRPCFirstTry", "G: a gRPC unary call on loopback, first try", "grpc.health.v1.Health/Check on a 127.0.0.1 connection: the bare call (direct), grpcretry's interceptor, go-grpc-middleware's retry interceptor and grpc-go's built-in retry (service config), each under at most 3 attempts on Unavailable.", "direct", nil},
+	{"G_GRPCTwoUnavailable", "G: a gRPC unary call answered Unavailable twice, then OK", "The same call, three attempts each; direct retries by hand. grpc-go's built-in retry cannot pause for less than its shortest initialBackoff (1ns), a timer per retry.", "direct", nil},
 }
 
 // A target is one of the goals, computed from the medians.
@@ -344,6 +348,7 @@ var targets = []target{
 	{"B: retrykit ≥ 20x faster than the fastest peer, 0 allocs/op", peerRatio("B_TwoFailures", 20)},
 	{"C: retrykit ≤ 1.15x the bare context.WithTimeout baseline", overRatio("C_AttemptTimeout", "retrykit", "direct", 1.15)},
 	{"D: otelretry with the SDK ≤ 1.15x the hand-written OpenTelemetry baseline", overRatio("D_Hooks", "retrykit+otel-sdk", "otel-sdk-by-hand", 1.15)},
+	{"G: grpcretry ≤ 1.05x the bare gRPC call, ≤ 3 allocs/op more", grpcTarget("G_GRPCFirstTry", 1.05, 3)},
 }
 
 var peerLibs = []string{"avast-v5", "cenkalti-v7", "cenkalti-v5", "sethvargo", "failsafe"}
@@ -388,6 +393,21 @@ func overRatio(group, lib, ref string, want float64) func(func(string, string) *
 		}
 		ratio := pairedRatio(r, b)
 		return fmt.Sprintf("%.2fx (%s vs %s ns/op)", ratio, num(median(r.ns)), num(median(b.ns))), ratio <= want
+	}
+}
+
+// grpcTarget: retrykit's median time over the direct row's is at most want, and it
+// allocates at most extra allocations more per call.
+func grpcTarget(group string, want, extra float64) func(func(string, string) *result) (string, bool) {
+	return func(get func(string, string) *result) (string, bool) {
+		r, d := get(group, "retrykit"), get(group, "direct")
+		if r == nil || d == nil {
+			return "not run", false
+		}
+		ratio := pairedRatio(r, d)
+		more := median(r.allocs) - median(d.allocs)
+		return fmt.Sprintf("%.3fx (%s vs %s ns/op), %+g allocs/op", ratio, num(median(r.ns)), num(median(d.ns)), more),
+			ratio <= want && more <= extra
 	}
 }
 

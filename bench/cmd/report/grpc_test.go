@@ -1,0 +1,42 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGRPCTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		rk, direct     string // ns/op and allocs/op of one round
+		want           bool
+		wantInMeasured string
+	}{
+		{"met", "102 145", "100 143", true, "1.020x"},
+		{"too slow", "106 144", "100 143", false, "1.060x"},
+		{"too many allocations", "100 147", "100 143", false, "+4 allocs/op"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line := func(lib, v string) string {
+				f := strings.Fields(v)
+				return "BenchmarkG_GRPCFirstTry/lib=" + lib + "-2 100 " + f[0] + " ns/op 8000 B/op " + f[1] + " allocs/op\n"
+			}
+			results, err := parse(strings.NewReader(line("direct", tc.direct) + line("retrykit", tc.rk)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			get := func(group, lib string) *result {
+				for _, r := range results {
+					if r.group == group && r.lib == lib {
+						return r
+					}
+				}
+				return nil
+			}
+			text, ok := grpcTarget("G_GRPCFirstTry", 1.05, 3)(get)
+			if ok != tc.want || !strings.Contains(text, tc.wantInMeasured) {
+				t.Errorf("grpcTarget = %q, %v; want %v and %q in the text", text, ok, tc.want, tc.wantInMeasured)
+			}
+		})
+	}
+}
