@@ -50,6 +50,10 @@ var knownImports = map[string]string{
 	"retry":     "github.com/retrykit/retrykit/retry",
 	"retryhttp": "github.com/retrykit/retrykit/retryhttp",
 	"otelretry": "github.com/retrykit/retrykit/otelretry",
+	"grpcretry": "github.com/retrykit/retrykit/grpcretry",
+	"grpc":      "google.golang.org/grpc",
+	"codes":     "google.golang.org/grpc/codes",
+	"insecure":  "google.golang.org/grpc/credentials/insecure",
 	"otel":      "go.opentelemetry.io/otel",
 	"otelhttp":  "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp",
 	"sdktrace":  "go.opentelemetry.io/otel/sdk/trace",
@@ -76,6 +80,7 @@ var (
 	ctx    context.Context
 	db     *sql.DB
 	q      string
+	target string
 	row    User
 	client *http.Client
 	req    *http.Request

@@ -4,8 +4,8 @@ package retry
 // wrapper that names calls after what they do (an HTTP method, a gRPC method) reads it to
 // leave a name the user chose alone:
 //
-//	if p.Name() == "" {
-//		p, _ = p.With(retry.Name("/pkg.Svc/Method"))
+//	if policy.Name() == "" {
+//		policy, _ = policy.With(retry.Name("/pkg.Svc/Method"))
 //	}
 func (p *Policy) Name() string {
 	if p == nil {
