@@ -43,11 +43,21 @@ func (b *prefixed) Read(p []byte) (int, error) {
 type tracked struct {
 	rc      io.ReadCloser
 	stop    func() bool        // unregisters the cancel of the call's end, if set
-	cancel  context.CancelFunc // the context the body reads under, if not the call's
-	release context.CancelFunc // the call's context
+	cancel  context.CancelCauseFunc // the context the body reads under, if not the call's
+	release context.CancelFunc      // the call's context
+	ctx     context.Context         // the call's context
 }
 
-func (b *tracked) Read(p []byte) (int, error) { return b.rc.Read(p) }
+// Read reads the body; once the call's context is done, the error is its error
+// (context.DeadlineExceeded for the policy's deadline), not the context.Canceled of the
+// Transport's own cancel.
+func (b *tracked) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		err = withCause(err, b.ctx)
+	}
+	return n, err
+}
 
 func (b *tracked) Close() error {
 	err := b.rc.Close()
@@ -55,7 +65,7 @@ func (b *tracked) Close() error {
 		b.stop()
 	}
 	if b.cancel != nil {
-		b.cancel()
+		b.cancel(nil)
 	}
 	b.release()
 	return err

@@ -200,8 +200,8 @@ type roundTrip struct {
 	// The last attempt's response, kept for the caller: a success, or a retried
 	// response in case the call ends on it.
 	resp *http.Response
-	live bool               // resp's body still reads from the connection
-	hold context.CancelFunc // ends the context resp's body reads under, if it is not callCtx's
+	live bool                    // resp's body still reads from the connection
+	hold context.CancelCauseFunc // ends the context resp's body reads under, if it is not callCtx's
 }
 
 // attempt is one attempt: one RoundTrip of next.
@@ -224,11 +224,11 @@ func (rt *roundTrip) attempt(actx context.Context) error {
 	// request is sent under a context that only the attempt's end cancels, until the
 	// response is kept: then it is handed over to the call's context.
 	sendCtx := actx
-	var cancel context.CancelFunc
+	var cancel context.CancelCauseFunc
 	var stop func() bool
 	if actx.Done() != rt.callCtx.Done() {
-		sendCtx, cancel = context.WithCancel(context.WithoutCancel(actx))
-		stop = context.AfterFunc(actx, cancel)
+		sendCtx, cancel = context.WithCancelCause(context.WithoutCancel(actx))
+		stop = context.AfterFunc(actx, func() { cancel(actx.Err()) })
 	}
 	r := req.WithContext(context.WithValue(sendCtx, attemptKey{}, rt.n))
 	r.Body = body
@@ -244,7 +244,8 @@ func (rt *roundTrip) attempt(actx context.Context) error {
 	if err != nil {
 		if cancel != nil {
 			stop()
-			cancel()
+			cancel(nil)
+			err = withCause(err, sendCtx)
 		}
 		if resp != nil && resp.Body != nil {
 			_ = resp.Body.Close() // a RoundTripper breaking its contract
@@ -258,7 +259,7 @@ func (rt *roundTrip) attempt(actx context.Context) error {
 	if resp == nil {
 		if cancel != nil {
 			stop()
-			cancel()
+			cancel(nil)
 		}
 		return retry.Permanent(errors.New("retryhttp: the RoundTripper returned neither a response nor an error"))
 	}
@@ -285,11 +286,11 @@ func (rt *roundTrip) attempt(actx context.Context) error {
 }
 
 // keep keeps resp, whose body is still unread, as the call's response so far.
-func (rt *roundTrip) keep(actx context.Context, resp *http.Response, cancel context.CancelFunc, stop func() bool) error {
+func (rt *roundTrip) keep(actx context.Context, resp *http.Response, cancel context.CancelCauseFunc, stop func() bool) error {
 	if cancel != nil && !stop() {
 		// The attempt ended as its headers arrived: its body is gone with it.
 		_ = resp.Body.Close()
-		cancel()
+		cancel(nil)
 		return actx.Err()
 	}
 	rt.resp, rt.live, rt.hold = resp, true, cancel
@@ -303,7 +304,7 @@ var drainBufs = sync.Pool{New: func() any { b := make([]byte, drainLimit+1); ret
 // its connection can serve the next attempt. The response is kept, with the bytes read
 // as its body, for the case that the call ends on it. A longer body is kept unread
 // beyond what was read, and closed when the next attempt starts.
-func (rt *roundTrip) drain(actx context.Context, resp *http.Response, cancel context.CancelFunc, stop func() bool) error {
+func (rt *roundTrip) drain(actx context.Context, resp *http.Response, cancel context.CancelCauseFunc, stop func() bool) error {
 	bp := drainBufs.Get().(*[]byte)
 	buf := *bp
 	n, err := readFull(resp.Body, buf)
@@ -322,7 +323,7 @@ func (rt *roundTrip) drain(actx context.Context, resp *http.Response, cancel con
 		_ = resp.Body.Close()
 		if cancel != nil {
 			stop()
-			cancel()
+			cancel(nil)
 		}
 		resp.Body = &buffered{data: data}
 		rt.resp, rt.live, rt.hold = resp, false, nil
@@ -332,7 +333,8 @@ func (rt *roundTrip) drain(actx context.Context, resp *http.Response, cancel con
 		_ = resp.Body.Close()
 		if cancel != nil {
 			stop()
-			cancel()
+			cancel(nil)
+			err = withCause(err, actx)
 		}
 		return &bodyError{status: resp.StatusCode, err: redactError(err)}
 	}
@@ -345,7 +347,7 @@ func (rt *roundTrip) discard() {
 	}
 	_ = rt.resp.Body.Close()
 	if rt.hold != nil {
-		rt.hold()
+		rt.hold(nil)
 	}
 	rt.resp, rt.live, rt.hold = nil, false, nil
 }
@@ -361,9 +363,9 @@ func (rt *roundTrip) finish(ctx context.Context, release context.CancelFunc) *ht
 	if rt.hold == nil && rt.callCtx == ctx {
 		return resp // nothing to release: the body lives under the caller's own context
 	}
-	b := tracked{rc: resp.Body, cancel: rt.hold, release: release}
-	if rt.hold != nil && rt.callCtx.Done() != nil {
-		b.stop = context.AfterFunc(rt.callCtx, rt.hold)
+	b := tracked{rc: resp.Body, cancel: rt.hold, release: release, ctx: rt.callCtx}
+	if hold, callCtx := rt.hold, rt.callCtx; hold != nil && callCtx.Done() != nil {
+		b.stop = context.AfterFunc(callCtx, func() { hold(callCtx.Err()) })
 	}
 	if w, ok := resp.Body.(io.Writer); ok {
 		resp.Body = &trackedRW{tracked: b, w: w}
@@ -428,4 +430,14 @@ func readFull(r io.Reader, buf []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// withCause replaces the context.Canceled that net/http reports for a request whose
+// context the Transport canceled with the reason it did: the attempt's or the call's
+// end (context.DeadlineExceeded for a timeout).
+func withCause(err error, ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled && errors.Is(err, context.Canceled) {
+		return cause
+	}
+	return err
 }
