@@ -42,7 +42,7 @@ func (b *prefixed) Read(p []byte) (int, error) {
 // for it: closing it releases them.
 type tracked struct {
 	rc      io.ReadCloser
-	stop    func() bool        // unregisters the cancel of the call's end, if set
+	stop    func() bool             // unregisters the cancel of the call's end, if set
 	cancel  context.CancelCauseFunc // the context the body reads under, if not the call's
 	release context.CancelFunc      // the call's context
 	ctx     context.Context         // the call's context
