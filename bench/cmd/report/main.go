@@ -43,6 +43,7 @@ var peers = []string{
 	"github.com/cenkalti/backoff/v5",
 	"github.com/sethvargo/go-retry",
 	"github.com/failsafe-go/failsafe-go",
+	"github.com/hashicorp/go-retryablehttp",
 	"go.opentelemetry.io/otel/sdk",
 }
 
@@ -330,6 +331,8 @@ var sections = []section{
 	{"D_Hooks", "D: observing a first-try success", "retrykit with hooks: none, hooks.Stats, hooks.Log to slog.DiscardHandler (log-off) and to a text handler at debug level whose writer drops every record (log-text), otelretry with no-op providers and with the SDK (always sampling, a span processor that drops spans, a manual reader). otel-sdk-by-hand and otel-noop-by-hand do the same OpenTelemetry operations directly, without retrykit; the last column divides each otelretry row by its hand-written twin.", "retrykit",
 		map[string]string{"retrykit+otel-noop": "otel-noop-by-hand", "retrykit+otel-sdk": "otel-sdk-by-hand"}},
 	{"E_Budget", "E: a retry budget under RunParallel", "First-try success, every call accounted in one budget shared by all goroutines. cenkalti/backoff and sethvargo/go-retry have no budget.", "retrykit", nil},
+	{"F_HTTPFirstTry", "F: an HTTP GET on loopback, success on the first try", "A keep-alive GET answered 200 by an httptest server: retryhttp.Transport, go-retryablehttp and failsafehttp over one bare http.Transport each, and that bare transport alone.", "retrykit", nil},
+	{"F_HTTPTwo503s", "F: an HTTP GET answered 503, 503, then 200", "Three attempts per call, no pause. dials/op (in benchstat's summary) counts new connections per call: a retried response that is not drained and closed costs one.", "retrykit", nil},
 }
 
 // A target is one of the goals, computed from the medians.
@@ -344,6 +347,7 @@ var targets = []target{
 	{"B: retrykit ≥ 20x faster than the fastest peer, 0 allocs/op", peerRatio("B_TwoFailures", 20)},
 	{"C: retrykit ≤ 1.15x the bare context.WithTimeout baseline", overRatio("C_AttemptTimeout", "retrykit", "direct", 1.15)},
 	{"D: otelretry with the SDK ≤ 1.15x the hand-written OpenTelemetry baseline", overRatio("D_Hooks", "retrykit+otel-sdk", "otel-sdk-by-hand", 1.15)},
+	{"F: retryhttp ≤ 1.05x a bare http.Transport, ≤ 3 allocs/op more", overBare("F_HTTPFirstTry", 1.05, 3)},
 }
 
 var peerLibs = []string{"avast-v5", "cenkalti-v7", "cenkalti-v5", "sethvargo", "failsafe"}
@@ -388,6 +392,20 @@ func overRatio(group, lib, ref string, want float64) func(func(string, string) *
 		}
 		ratio := pairedRatio(r, b)
 		return fmt.Sprintf("%.2fx (%s vs %s ns/op)", ratio, num(median(r.ns)), num(median(b.ns))), ratio <= want
+	}
+}
+
+// overBare: retrykit's median time over the bare row's is at most want, and it
+// allocates at most allocs more per op.
+func overBare(group string, want, allocs float64) func(func(string, string) *result) (string, bool) {
+	return func(get func(string, string) *result) (string, bool) {
+		r, b := get(group, "retrykit"), get(group, "bare")
+		if r == nil || b == nil {
+			return "not run", false
+		}
+		ratio, more := pairedRatio(r, b), median(r.allocs)-median(b.allocs)
+		return fmt.Sprintf("%.2fx (%s vs %s ns/op), %+g allocs/op", ratio, num(median(r.ns)), num(median(b.ns)), more),
+			ratio <= want && more <= allocs
 	}
 }
 
