@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -135,5 +137,36 @@ func TestResendCountOutsideTransport(t *testing.T) {
 	}
 	if otelretry.ResendCount(nil) == nil {
 		t.Error("ResendCount(nil) is nil")
+	}
+}
+
+// TestREADMERecipe: the HTTP recipe of the repository's README is ExampleResendCount's,
+// line for line, so that it compiles and runs.
+func TestREADMERecipe(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## HTTP")
+	_, block, ok2 := strings.Cut(section, "```go\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no Go block in an HTTP section")
+	}
+	src, err := os.ReadFile("example_http_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recipe, _ := strings.Cut(string(src), "\t// recipe\n")
+	recipe, _, _ = strings.Cut(recipe, "\t// end of recipe\n")
+	var lines []string
+	for line := range strings.Lines(recipe) {
+		lines = append(lines, strings.TrimPrefix(line, "\t"))
+	}
+	if got := strings.Join(lines, ""); got != block {
+		t.Errorf("README.md's HTTP recipe differs from ExampleResendCount's:\n--- README\n%s--- example\n%s", block, got)
+	}
+	if n := strings.Count(block, "\n"); n > 15 {
+		t.Errorf("the recipe has %d lines, at most 15 wanted", n)
 	}
 }
