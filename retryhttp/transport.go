@@ -23,10 +23,11 @@ type Transport struct {
 
 	// The policy of one RoundTrip, derived once per name: fixed when every call bears
 	// the policy's own Name, else one per standard method and the rest in names.
-	fixed   *retry.Policy
-	methods [len(standardMethods)]*retry.Policy
-	names   sync.Map // operation name -> *retry.Policy
-	nNames  atomic.Int64
+	fixed        *retry.Policy
+	methods      [len(standardMethods)]*retry.Policy
+	names        sync.Map // operation name -> *retry.Policy
+	otherMethods sync.Map // non-standard method -> *retry.Policy
+	nNames       atomic.Int64
 }
 
 // standardMethods are the methods of RFC 9110 and PATCH, whose call names are derived
@@ -148,19 +149,22 @@ func (t *Transport) policyFor(req *http.Request) *retry.Policy {
 			return t.methods[i]
 		}
 	}
-	return t.named("HTTP " + m)
+	return t.cached(&t.otherMethods, m, "HTTP ")
 }
 
 // named returns the policy for an operation name, derived once per name.
-func (t *Transport) named(name string) *retry.Policy {
-	if p, ok := t.names.Load(name); ok {
+func (t *Transport) named(name string) *retry.Policy { return t.cached(&t.names, name, "") }
+
+// cached returns the policy named prefix+key from cache, derived once per key.
+func (t *Transport) cached(cache *sync.Map, key, prefix string) *retry.Policy {
+	if p, ok := cache.Load(key); ok {
 		return p.(*retry.Policy)
 	}
-	p := t.derive(name)
+	p := t.derive(prefix + key)
 	if t.nNames.Add(1) > maxNames {
 		return p // unbounded names (a URL?) must not grow the cache
 	}
-	q, _ := t.names.LoadOrStore(name, p)
+	q, _ := cache.LoadOrStore(key, p)
 	return q.(*retry.Policy)
 }
 
