@@ -91,7 +91,6 @@ func model(steps []step, maxTries int, once bool) (attempts int, last step, outc
 	}
 }
 
-
 // FuzzTransport runs random scripts of statuses, Retry-After values, body sizes and
 // broken connections through a Transport against a real server and compares what it
 // did with the model.
@@ -147,4 +146,3 @@ func FuzzTransport(f *testing.F) {
 		}
 	})
 }
-
