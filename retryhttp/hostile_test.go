@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/retrykit/retrykit/hooks"
 	"github.com/retrykit/retrykit/retry"
 	"github.com/retrykit/retrykit/retryhttp"
 )
@@ -117,4 +118,33 @@ func TestStalledHeaders(t *testing.T) {
 			t.Errorf("RoundTrip = %v, %v after %v; want ErrDeadline after 3s", resp, err, time.Since(start))
 		}
 	})
+}
+
+// TestPanicInHook: a panic of a hook goes on to the caller, and the response the
+// attempt kept is closed on the way (else its endless handler would hold up the
+// server's Close).
+func TestPanicInHook(t *testing.T) {
+	srv := newServer(t, endless(503))
+	tr := retryhttp.NewTransport(nil, retry.MustNew(retry.MaxTries(3), retry.Hooks(hooks.Hooks{
+		OnRetry: func(context.Context, hooks.Attempt, time.Duration) { panic("hook broke") },
+	})))
+	defer tr.CloseIdleConnections()
+	func() {
+		defer func() {
+			if r := recover(); r != "hook broke" {
+				t.Errorf("recovered %v, want the hook's panic", r)
+			}
+		}()
+		_, _ = tr.RoundTrip(newGet(t, context.Background(), srv.URL))
+	}()
+	done := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server's Close waits for a response nobody closed")
+	}
 }

@@ -184,7 +184,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	callCtx, release := p.CallContext(ctx)
 	rt := roundTrip{t: t, req: req, callCtx: callCtx, once: !rewindable(req) || !t.cfg.anyMethod && !idempotent(req)}
+	returned := false
+	defer func() {
+		if !returned { // next or a hook panicked: the panic goes on, the response kept does not leak
+			rt.discard()
+			release()
+		}
+	}()
 	err := p.Do(callCtx, rt.attempt)
+	returned = true
 	if err != nil && (rt.resp == nil || ctx.Err() != nil) {
 		rt.discard()
 		release()
