@@ -193,6 +193,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}()
 	err := p.Do(callCtx, rt.attempt)
 	returned = true
+	if rt.n == 0 && req.Body != nil {
+		_ = req.Body.Close() // no attempt sent it (the context was done), and RoundTrip closes it
+	}
 	if err != nil && (rt.resp == nil || ctx.Err() != nil) {
 		rt.discard()
 		release()

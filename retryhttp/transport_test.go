@@ -608,3 +608,30 @@ type closeCounter struct {
 }
 
 func (c *closeCounter) Close() error { c.closed++; return nil }
+
+// TestBodyClosedWithoutAttempt: a request whose context is done before the first attempt
+// is not sent, and its body is closed all the same, as RoundTrip must.
+func TestBodyClosedWithoutAttempt(t *testing.T) {
+	srv := newServer(t, reply(200, "ok"))
+	for _, tt := range []struct {
+		p        *retry.Policy
+		canceled bool
+	}{{retry.MustNew(), true}, {retry.MustNew(retry.Deadline(0)), false}} {
+		p := tt.p
+		ctx, cancel := context.WithCancel(context.Background())
+		if tt.canceled {
+			cancel()
+		}
+		defer cancel()
+		body := &closeCounter{Reader: strings.NewReader("x")}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := retryhttp.NewTransport(nil, p).RoundTrip(req)
+		if resp != nil || err == nil || body.closed != 1 || len(srv.requests()) != 0 {
+			t.Errorf("RoundTrip = %v, %v, body closed %d times, %d requests; want an error, the body closed once, no request",
+				resp, err, body.closed, len(srv.requests()))
+		}
+	}
+}
