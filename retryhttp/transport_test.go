@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -318,26 +319,32 @@ type idleCounter struct {
 func (c *idleCounter) CloseIdleConnections() { c.closes++; c.Transport.CloseIdleConnections() }
 
 // TestDrainAndReuse: retried responses are drained and closed, so that every attempt
-// reuses the one connection; the transport never closes idle connections, not even
-// when the call gives up.
+// reuses the one connection (as httptrace reports it for each attempt); the transport
+// never closes idle connections, not even when the call gives up.
 func TestDrainAndReuse(t *testing.T) {
 	body := strings.Repeat("b", 60<<10) // under the 64 KiB drain limit
 	for _, tt := range []struct {
-		name  string
-		steps []http.HandlerFunc
-		want  string
-		conns int32
+		name     string
+		steps    []http.HandlerFunc
+		want     string
+		reused   string // per attempt of the second call
+		min, max int32  // new connections the server saw for the two calls
 	}{
-		{"success", []http.HandlerFunc{reply(503, body), reply(500, body), reply(200, "ok")}, "ok", 1},
-		{"exhausted", []http.HandlerFunc{reply(503, body), reply(503, body), reply(503, "last")}, "last", 1},
+		{"success", []http.HandlerFunc{reply(503, body), reply(500, body), reply(200, "ok")}, "ok", "true true true", 1, 2},
+		{"exhausted", []http.HandlerFunc{reply(503, body), reply(503, body), reply(503, "last")}, "last", "true true true", 1, 2},
 		// A body longer than the limit is not read to its end: its connection is closed.
-		{"long bodies", []http.HandlerFunc{reply(503, strings.Repeat("l", 200<<10)), reply(200, "ok")}, "ok", 2},
+		{"long bodies", []http.HandlerFunc{reply(503, strings.Repeat("l", 200<<10)), reply(200, "ok")}, "ok", "true false", 3, 4},
 	} {
 		srv := newServer(t, tt.steps...)
 		next := &idleCounter{Transport: &http.Transport{}}
 		tr := retryhttp.NewTransport(next, retry.MustNew(retry.MaxTries(3)))
-		for range 2 { // the second call reuses the connection too
-			resp, err := tr.RoundTrip(newGet(t, context.Background(), srv.URL))
+		var reused []string
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+			reused = append(reused, strconv.FormatBool(info.Reused))
+		}}
+		for range 2 { // the second call's first attempt reuses the first call's connection
+			reused = nil
+			resp, err := tr.RoundTrip(newGet(t, httptrace.WithClientTrace(context.Background(), trace), srv.URL))
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
@@ -348,12 +355,14 @@ func TestDrainAndReuse(t *testing.T) {
 			srv.reqs = nil
 			srv.mu.Unlock()
 		}
-		want := tt.conns
-		if tt.name == "long bodies" {
-			want = 3 // the first call's 503 costs its connection, the second call is answered 200
+		if got := strings.Join(reused, " "); got != tt.reused || next.closes != 0 {
+			t.Errorf("%s: connection reused per attempt %q and %d CloseIdleConnections; want %q and 0", tt.name, got, next.closes, tt.reused)
 		}
-		if got := srv.conns.Load(); got != want || next.closes != 0 {
-			t.Errorf("%s: %d connections and %d CloseIdleConnections; want %d and 0", tt.name, got, next.closes, want)
+		// The server's count can exceed the minimum by one: an attempt may start before
+		// the transport has put the connection just drained back in its pool, and dial
+		// while it waits (the drained connection still serves it).
+		if n := srv.conns.Load(); n < tt.min || n > tt.max {
+			t.Errorf("%s: the server accepted %d connections, want %d to %d", tt.name, n, tt.min, tt.max)
 		}
 		next.Transport.CloseIdleConnections()
 	}
