@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -642,5 +643,52 @@ func TestBodyClosedWithoutAttempt(t *testing.T) {
 			t.Errorf("RoundTrip = %v, %v, body closed %d times, %d requests; want an error, the body closed once, no request",
 				resp, err, body.closed, len(srv.requests()))
 		}
+	}
+}
+
+// TestConcurrent: one Transport serves concurrent calls of several names, each with its
+// own attempts.
+func TestConcurrent(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Retry-Attempt") == "" {
+			reply(503, "first")(w, r)
+			return
+		}
+		reply(200, r.Header.Get("X-Caller"))(w, r)
+	})
+	var rec record
+	tr := retryhttp.NewTransport(nil, retry.MustNew(retry.MaxTries(3), rec.hooks()),
+		retryhttp.AttemptHeader("X-Retry-Attempt"),
+		retryhttp.OperationName(func(r *http.Request) string { return "op " + r.Header.Get("X-Caller") }))
+	defer tr.CloseIdleConnections()
+	const goroutines, calls = 8, 20
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			caller := strconv.Itoa(g % 3)
+			for range calls {
+				req := newGet(t, context.Background(), srv.URL)
+				req.Header.Set("X-Caller", caller)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if body := readBody(t, resp); resp.StatusCode != 200 || body != caller {
+					t.Errorf("caller %s got %d %q", caller, resp.StatusCode, body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(srv.requests()); n != 2*goroutines*calls {
+		t.Errorf("%d requests, want %d", n, 2*goroutines*calls)
+	}
+	names := map[string]int{}
+	for _, n := range rec.names {
+		names[n]++
+	}
+	if len(names) != 3 || names["op 0"] != 3*calls || names["op 1"] != 3*calls || names["op 2"] != 2*calls {
+		t.Errorf("calls by name %v", names)
 	}
 }
