@@ -140,3 +140,6 @@ type redacted struct {
 
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
+
+// ErrorType is that of the error it stands for.
+func (e *redacted) ErrorType() string { return errorType(e.err) }

@@ -432,6 +432,9 @@ func (e *bodyError) Error() string {
 
 func (e *bodyError) Unwrap() error { return e.err }
 
+// ErrorType is that of the error that cut the body short.
+func (e *bodyError) ErrorType() string { return errorType(e.err) }
+
 // readFull reads into buf until it is full (err nil) or the body ends (io.EOF) or fails.
 // Unlike io.ReadFull it tells a body that ended from one cut short (net/http's
 // io.ErrUnexpectedEOF when the connection closes before Content-Length).

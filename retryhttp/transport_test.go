@@ -692,3 +692,40 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("calls by name %v", names)
 	}
 }
+
+// TestErrorTypes: the attempt errors the policy sees name the failure for telemetry, never
+// a wrapper of the package.
+func TestErrorTypes(t *testing.T) {
+	type typed interface{ ErrorType() string }
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	for _, tt := range []struct {
+		name string
+		next http.RoundTripper
+		url  string
+		want string
+	}{
+		{"status", nil, newServer(t, reply(503, "")).URL, "503"},
+		{"body cut short", nil, newServer(t, raw("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100\r\n\r\nshort")).URL, "*errors.errorString"},
+		{"next's *url.Error", roundTripFunc(func(r *http.Request) (*http.Response, error) { return client.Do(r) }),
+			"http://" + closed + "/?q=1", "*url.Error"},
+	} {
+		var rec record
+		tr := retryhttp.NewTransport(tt.next, retry.MustNew(retry.MaxTries(1), rec.hooks()))
+		resp, _ := tr.RoundTrip(newGet(t, context.Background(), tt.url))
+		if resp != nil {
+			readBody(t, resp)
+		}
+		e, ok := rec.errs[0].(typed)
+		if !ok || e.ErrorType() != tt.want {
+			t.Errorf("%s: attempt error %T %v has error type %q, want %q", tt.name, rec.errs[0], rec.errs[0], e.ErrorType(), tt.want)
+		}
+		tr.CloseIdleConnections()
+	}
+}
