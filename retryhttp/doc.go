@@ -26,7 +26,7 @@
 //	}
 //	defer resp.Body.Close()
 //	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-//		return retryhttp.WithRetryAfter(fmt.Errorf("GET %s: %s", req.URL, resp.Status), resp)
+//		return retryhttp.WithRetryAfter(errors.New(resp.Status), resp)
 //	}
 //
 // The package imports only the standard library and package retry; package otelretry
