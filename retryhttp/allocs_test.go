@@ -60,12 +60,16 @@ func TestAllocs(t *testing.T) {
 			// Another method is another request: compare with its own bare cost.
 			ours -= measure(base, tt.req) - bare
 		}
+		slack := 0.0
+		if raceEnabled {
+			slack = 1 // see raceEnabled: only the bound below is checked, one allocation looser
+		}
 		if first == 0 {
 			first = ours
-		} else if math.Round(ours) != math.Round(first) {
+		} else if !raceEnabled && math.Round(ours) != math.Round(first) {
 			t.Errorf("%s: %.1f allocs per call, named %q: %.1f; the name costs allocations", tt.name, ours, "HTTP GET", first)
 		}
-		if extra := math.Round(ours - bare); extra > 3 {
+		if extra := math.Round(ours - bare); extra > 3+slack {
 			t.Errorf("%s: %.1f allocs per call, %.0f more than the bare transport's %.1f; want at most 3", tt.name, ours, extra, bare)
 		}
 	}

@@ -3,6 +3,7 @@ package retryhttp_test
 import (
 	"context"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -214,7 +215,9 @@ func newGet(t *testing.T, ctx context.Context, url string) *http.Request {
 // untrustedTLSServer is a TLS server whose certificate the default transport does not
 // trust.
 func untrustedTLSServer(t *testing.T) *httptest.Server {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the client's refusal of the certificate
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
 }
