@@ -1,21 +1,3 @@
-// Package retryhttp reads the delay hints of HTTP responses for package retry.
-//
-// A server that is overloaded or rate limiting answers 503 Service Unavailable or 429 Too
-// Many Requests with a Retry-After header that says how long to wait (RFC 9110, section
-// 10.2.3). [WithRetryAfter] attaches that wait to the error an attempt returns, so that
-// the retry policy pauses at least that long before the next attempt (and ends the call
-// at once with outcome Deadline when the wait would outlast the call):
-//
-//	resp, err := client.Do(req)
-//	if err != nil {
-//		return err
-//	}
-//	defer resp.Body.Close()
-//	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-//		return retryhttp.WithRetryAfter(fmt.Errorf("GET %s: %s", req.URL, resp.Status), resp)
-//	}
-//
-// The package imports only the standard library and package retry.
 package retryhttp
 
 import (

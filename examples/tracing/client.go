@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -29,15 +30,17 @@ const operationName = "inventory.get"
 // pause was long.
 const attrRetryAfter = attribute.Key("http.response.header.retry-after")
 
-// client calls the flaky service through an otelhttp-instrumented net/http client,
-// wrapped in a retry policy with otelretry hooks: each HTTP span nests under the span
-// of its attempt.
+// client calls the flaky service through a retryhttp.Transport over otelhttp: the
+// policy's otelretry hooks make a span per call and per attempt, and each attempt's HTTP
+// span nests under its attempt span.
 type client struct {
 	url       string
 	http      *http.Client
 	transport *http.Transport
-	policy    *retry.Policy
 }
+
+// reservation is the body of the POST calls.
+const reservation = `{"item":42,"quantity":1}`
 
 func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -57,27 +60,60 @@ func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
+	traced := otelhttp.NewTransport(otelretry.ResendCount(transport),
+		otelhttp.WithTracerProvider(tel.tp),
+		otelhttp.WithMeterProvider(tel.mp),
+		// W3C trace context on every request: an instrumented service would continue
+		// the attempt's trace.
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+	)
 	return &client{
 		url:       url + "/item/42",
 		transport: transport,
-		http: &http.Client{Transport: otelhttp.NewTransport(transport,
-			otelhttp.WithTracerProvider(tel.tp),
-			otelhttp.WithMeterProvider(tel.mp),
-			// W3C trace context on every request: an instrumented service would continue
-			// the attempt's trace.
-			otelhttp.WithPropagators(propagation.TraceContext{}),
+		http: &http.Client{Transport: retryhttp.NewTransport(inventoryRules{traced}, policy,
+			// The service reads the resend count to know which attempt it answers.
+			// Every call bears the policy's Name, the POSTs too, so that the dashboard
+			// shows one operation; retryhttp.OperationName would name them apart.
+			retryhttp.AttemptHeader(headerResend),
 		)},
-		policy: policy,
 	}, nil
 }
 
 // close drops the kept-alive connections, and with them their goroutines.
 func (c *client) close() { c.transport.CloseIdleConnections() }
 
+// inventoryRules sits between the retrying Transport and otelhttp, and sees every
+// attempt with its attempt span in the request's context. It counts the attempts for the
+// workload, notes a Retry-After on the attempt span (the trees tell why a pause was
+// long), and adds the service's one rule the Transport cannot know: 404 means the item
+// does not exist, a failure that no retry can fix.
+type inventoryRules struct{ next http.RoundTripper }
+
+func (r inventoryRules) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
+		l.attempts = retryhttp.Attempt(ctx)
+		l.answers = append(l.answers, l.plan(l.id, l.attempts))
+	}
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		trace.SpanFromContext(ctx).SetAttributes(attrRetryAfter.StringSlice([]string{v}))
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		return nil, retry.Permanent(&statusError{code: resp.StatusCode})
+	}
+	return resp, nil
+}
+
 // workloadHooks let the workload keep its own count of what the telemetry must show,
-// straight from the engine's events: the timeouts and the pauses of each call. They come
-// after otelretry's hooks, so OnStart sees the context with the call's span: its trace
-// is the one the tree of the call is built from.
+// straight from the engine's events: the timeouts and the pauses of each call, and how
+// it ended. They come after otelretry's hooks, so OnStart sees the context with the
+// call's span: its trace is the one the tree of the call is built from.
 var workloadHooks = hooks.Hooks{
 	OnStart: func(ctx context.Context, _ hooks.Call) context.Context {
 		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
@@ -95,61 +131,56 @@ var workloadHooks = hooks.Hooks{
 			l.pauses = append(l.pauses, delay)
 		}
 	},
+	// The Transport returns the last response of a call that gave up on one, with no
+	// error, as net/http wants: the call's outcome and error come from here.
+	OnDone: func(ctx context.Context, r hooks.Result) {
+		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
+			l.outcome, l.err, l.ended = r.Outcome.String(), r.Err, true
+		}
+	},
 }
 
 // callLogKey is the context key under which a call carries its *callLog to the hooks.
 type callLogKey struct{}
 
-// call makes call number id through the retry policy and records in log what happened,
-// as the workload itself sees it: the attempts made, the outcome, the trace.
+// call makes call number id, one request through the retrying client, and records in
+// log what happened, as the workload itself sees it: the attempts made, the outcome,
+// the trace. plan is the service's plan, for the log's list of answers.
 func (c *client) call(ctx context.Context, id int, plan func(call, attempt int) answer, log *callLog) {
+	log.plan = plan
 	ctx = context.WithValue(ctx, callLogKey{}, log)
 	start := time.Now()
-	err := c.policy.Do(ctx, func(ctx context.Context) error {
-		log.attempts++
-		log.answers = append(log.answers, plan(id, log.attempts))
-		return c.get(ctx, id, log.attempts)
-	})
+	resp, err := c.do(ctx, id, log.post)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 	log.elapsed = time.Since(start)
-	log.err = err
-	log.outcome = outcomeOf(err)
+	if !log.ended { // the request never reached the policy
+		log.err, log.outcome = err, outcomeOf(err)
+	}
 }
 
-// get is one attempt: one HTTP request. A 429 or 503 with Retry-After carries the
-// server's wait to the retry policy (package retryhttp reads the header); other 4xx are
-// not worth retrying.
-func (c *client) get(ctx context.Context, id, attempt int) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+// do sends the call's request: a GET of the item, or a POST of a reservation that
+// carries an Idempotency-Key, so that the Transport may send it again.
+func (c *client) do(ctx context.Context, id int, post bool) (*http.Response, error) {
+	method, body := http.MethodGet, io.Reader(nil)
+	if post {
+		method, body = http.MethodPost, strings.NewReader(reservation)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url, body)
 	if err != nil {
-		return retry.Permanent(err)
+		return nil, err
 	}
 	req.Header.Set(headerCall, strconv.Itoa(id))
-	req.Header.Set(headerAttempt, strconv.Itoa(attempt))
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err // a transport error or the attempt's timeout: retryable
+	if post {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "reservation-"+strconv.Itoa(id))
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode < 300 {
-		return nil
-	}
-	failure := &statusError{code: resp.StatusCode}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
-		if v := resp.Header.Get("Retry-After"); v != "" {
-			// On the attempt span, so that the trees can tell why a pause was long.
-			trace.SpanFromContext(ctx).SetAttributes(attrRetryAfter.StringSlice([]string{v}))
-		}
-		// The server's wait, if it asked for one, becomes the policy's delay hint.
-		return retryhttp.WithRetryAfter(failure, resp)
-	case resp.StatusCode >= 500:
-		return failure
-	}
-	return retry.Permanent(failure)
+	return c.http.Do(req)
 }
 
-// statusError is an HTTP answer that is not a success.
+// statusError is the service's 404: the item does not exist.
 type statusError struct{ code int }
 
 func (e *statusError) Error() string {

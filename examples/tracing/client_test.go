@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/retrykit/retrykit/hooks"
 	"github.com/retrykit/retrykit/retry"
@@ -29,5 +34,67 @@ func TestStatusError(t *testing.T) {
 	e := &statusError{code: 503}
 	if e.Error() != "inventory: 503 Service Unavailable" || e.ErrorType() != "503" {
 		t.Errorf("statusError = %q, type %q", e.Error(), e.ErrorType())
+	}
+}
+
+// testClient is the example's client against a flaky service with plan, with
+// telemetry that goes nowhere.
+func testClient(t *testing.T, plan func(call, attempt int) answer) *client {
+	t.Helper()
+	srv, err := startServer(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.close(context.Background()) })
+	tel := &telemetry{tp: sdktrace.NewTracerProvider(), mp: sdkmetric.NewMeterProvider()}
+	t.Cleanup(func() {
+		_ = tel.tp.Shutdown(context.Background())
+		_ = tel.mp.Shutdown(context.Background())
+	})
+	c, err := newClient(defaultConfig(t), srv.url, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	return c
+}
+
+// TestClientCalls: each story's call, as the workload logs it: the attempts the service
+// saw, the outcome and the error the policy reported.
+func TestClientCalls(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		post     bool
+		script   []answer
+		attempts int
+		outcome  string
+		err      string
+	}{
+		{"retried", false, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}}, 3, "success", ""},
+		// The POST's key and body reach the service on both attempts, or it answers 400.
+		{"idempotent post", true, []answer{{kind: answerUnavailable}}, 2, "success", ""},
+		{"not found", false, []answer{{kind: answerNotFound}}, 1, "permanent", "retry inventory.get: permanent error after 1 attempt: inventory: 404 Not Found"},
+		{"exhausted", false, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}, {kind: answerUnavailable}, {kind: answerUnavailable}}, 4, "exhausted", "retry inventory.get: exhausted after 4 attempts: GET "},
+	} {
+		c := testClient(t, func(_, attempt int) answer {
+			if attempt <= len(tt.script) {
+				return tt.script[attempt-1]
+			}
+			return answer{}
+		})
+		log := &callLog{id: 1, post: tt.post}
+		c.call(context.Background(), 1, func(_, attempt int) answer {
+			if attempt <= len(tt.script) {
+				return tt.script[attempt-1]
+			}
+			return answer{}
+		}, log)
+		errText := ""
+		if log.err != nil {
+			errText = log.err.Error()
+		}
+		if log.attempts != tt.attempts || len(log.answers) != tt.attempts || log.outcome != tt.outcome || !strings.HasPrefix(errText, tt.err) || (tt.err == "") != (log.err == nil) {
+			t.Errorf("%s: %d attempts (%d answers), %s, %v; want %d, %s, %q", tt.name, log.attempts, len(log.answers), log.outcome, log.err, tt.attempts, tt.outcome, tt.err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,10 +13,11 @@ import (
 
 // The headers by which the client tells the flaky service which call and which attempt
 // a request is, so that the service's answer is a pure function of the workload's plan
-// and the seed, whatever the concurrency.
+// and the seed, whatever the concurrency. The client sets the call; the retrying
+// Transport sends the resend count (1 on the first resend) on resends only.
 const (
-	headerCall    = "Demo-Call"
-	headerAttempt = "Demo-Attempt"
+	headerCall   = "Demo-Call"
+	headerResend = "Demo-Resend"
 )
 
 // answerKind is what the flaky service does with one request.
@@ -83,13 +85,26 @@ func startServer(plan func(call, attempt int) answer) (*flakyServer, error) {
 	return s, nil
 }
 
-// ServeHTTP answers GET /item as planned for the request's call and attempt.
+// ServeHTTP answers GET /item, and POST /item with a reservation, as planned for the
+// request's call and attempt.
 func (s *flakyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call, err1 := strconv.Atoi(r.Header.Get(headerCall))
-	attempt, err2 := strconv.Atoi(r.Header.Get(headerAttempt))
+	resends, err2 := 0, error(nil)
+	if v := r.Header.Get(headerResend); v != "" {
+		resends, err2 = strconv.Atoi(v)
+	}
 	if err := errors.Join(err1, err2); err != nil {
-		http.Error(w, "missing or bad "+headerCall+"/"+headerAttempt+" header", http.StatusBadRequest)
+		http.Error(w, "missing or bad "+headerCall+"/"+headerResend+" header", http.StatusBadRequest)
 		return
+	}
+	attempt := resends + 1
+	if r.Method == http.MethodPost {
+		// Every attempt of a reservation must carry its key and its whole body.
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<10))
+		if err != nil || string(body) != reservation || r.Header.Get("Idempotency-Key") == "" {
+			http.Error(w, "a reservation needs an Idempotency-Key and its body", http.StatusBadRequest)
+			return
+		}
 	}
 	a := s.plan(call, attempt)
 	if a.kind == answerHang || a.latency > 0 {

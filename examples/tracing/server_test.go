@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,7 +21,7 @@ func TestServerAnswers(t *testing.T) {
 	}
 	srv, err := startServer(func(call, attempt int) answer {
 		if attempt != 9 {
-			t.Errorf("call %d: the service saw attempt %d, the client sent 9", call, attempt)
+			t.Errorf("call %d: the service saw attempt %d, the client sent 8 resends", call, attempt)
 		}
 		return plan[call]
 	})
@@ -45,7 +46,7 @@ func TestServerAnswers(t *testing.T) {
 	} {
 		req, _ := http.NewRequest(http.MethodGet, srv.url+"/item/42", nil)
 		req.Header.Set(headerCall, strconv.Itoa(tt.call))
-		req.Header.Set(headerAttempt, "9")
+		req.Header.Set(headerResend, "8")
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatalf("call %d: %v", tt.call, err)
@@ -86,7 +87,6 @@ func TestServerHang(t *testing.T) {
 	get := func(ctx context.Context, call string) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.url, nil)
 		req.Header.Set(headerCall, call)
-		req.Header.Set(headerAttempt, "1")
 		resp, err := c.Do(req)
 		if err == nil {
 			_, err = io.ReadAll(resp.Body)
@@ -129,6 +129,47 @@ func TestAnswerString(t *testing.T) {
 	} {
 		if got := tt.a.String(); got != tt.want {
 			t.Errorf("%#v.String() = %q, want %q", tt.a, got, tt.want)
+		}
+	}
+}
+
+// TestServerReservation: a POST is answered as planned only with its Idempotency-Key and
+// its whole body.
+func TestServerReservation(t *testing.T) {
+	srv, err := startServer(func(_, attempt int) answer {
+		if attempt != 2 {
+			t.Errorf("the service saw attempt %d, the client sent 1 resend", attempt)
+		}
+		return answer{kind: answerUnavailable}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close(context.Background())
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	for _, tt := range []struct {
+		body, key string
+		want      int
+	}{
+		{reservation, "k1", http.StatusServiceUnavailable},
+		{reservation, "", http.StatusBadRequest},
+		{`{"item":42}`, "k1", http.StatusBadRequest},
+		{"", "k1", http.StatusBadRequest},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.url+"/item/42", strings.NewReader(tt.body))
+		req.Header.Set(headerCall, "1")
+		req.Header.Set(headerResend, "1")
+		if tt.key != "" {
+			req.Header.Set("Idempotency-Key", tt.key)
+		}
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("POST %q key %q: %d, want %d", tt.body, tt.key, resp.StatusCode, tt.want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 type story struct {
 	name   string
 	script []answer
+	post   bool // a POST with an Idempotency-Key instead of a GET
 }
 
 // stories are the calls that show every kind of retry story, in a fixed order. They
@@ -36,6 +37,9 @@ func stories(cfg *config) []story {
 		{name: "exhausted", script: exhausted},
 		{name: "deadline", script: []answer{unavailable, {kind: answerThrottled, retryAfter: beyond}}},
 		{name: "permanent", script: []answer{{kind: answerNotFound}}},
+		// A POST is retried only because it carries an Idempotency-Key; its body is
+		// sent again, whole.
+		{name: "idempotent-post", script: []answer{unavailable}, post: true},
 	}
 }
 
@@ -82,6 +86,9 @@ func (w *workload) answer(call, attempt int) answer {
 	return a
 }
 
+// post reports whether call n (1-based within a pass) is a POST.
+func (w *workload) post(n int) bool { return n <= len(w.stories) && w.stories[n-1].post }
+
 // name is what the trees call call n (1-based within a pass).
 func (w *workload) name(n int) string {
 	if n <= len(w.stories) {
@@ -95,10 +102,13 @@ type callLog struct {
 	n        int    // 1-based within the pass
 	id       int    // what the service sees: counts on across passes
 	name     string // the story, or "random"
+	post     bool   // a POST with an Idempotency-Key, not a GET
+	plan     func(call, attempt int) answer
 	answers  []answer
 	attempts int
 	outcome  string // the hooks.Outcome string of the call
 	err      error
+	ended    bool // the policy's OnDone reported the outcome
 	elapsed  time.Duration
 	traceID  trace.TraceID
 	timeouts int             // attempts whose own timeout fired (OnTimeout)
@@ -190,7 +200,7 @@ func (w *workload) run(ctx context.Context, c *client, pass int) *passLog {
 	for range min(w.cfg.concurrency, max(size, 1)) {
 		wg.Go(func() {
 			for n := range next {
-				l := &callLog{n: n, id: (pass-1)*size + n, name: w.name(n)}
+				l := &callLog{n: n, id: (pass-1)*size + n, name: w.name(n), post: w.post(n)}
 				c.call(ctx, l.id, w.answer, l)
 				logs[n-1] = l
 			}

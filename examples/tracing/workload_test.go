@@ -122,3 +122,21 @@ func TestPassLogCounts(t *testing.T) {
 		t.Errorf("sortedOutcomes = %q", got)
 	}
 }
+
+// TestIdempotentPostStory: the last story is a POST, answered 503 then 200; the other
+// calls are GETs.
+func TestIdempotentPostStory(t *testing.T) {
+	w := newWorkload(defaultConfig(t))
+	n := len(w.stories)
+	if w.name(n) != "idempotent-post" || !w.post(n) {
+		t.Fatalf("story %d is %q (post %v), want the idempotent POST", n, w.name(n), w.post(n))
+	}
+	if a, b := w.answer(n, 1), w.answer(n, 2); a.kind != answerUnavailable || b.kind != answerOK {
+		t.Errorf("the POST story is answered %v, %v; want 503, 200", a, b)
+	}
+	for i := 1; i < n+3; i++ {
+		if i != n && w.post(i) {
+			t.Errorf("call %d (%s) is a POST", i, w.name(i))
+		}
+	}
+}

@@ -33,9 +33,9 @@ func TestGRPCTarget(t *testing.T) {
 				}
 				return nil
 			}
-			text, ok := grpcTarget("G_GRPCFirstTry", 1.05, 3)(get)
+			text, ok := overRef("G_GRPCFirstTry", "direct", 1.05, 3)(get)
 			if ok != tc.want || !strings.Contains(text, tc.wantInMeasured) {
-				t.Errorf("grpcTarget = %q, %v; want %v and %q in the text", text, ok, tc.want, tc.wantInMeasured)
+				t.Errorf("overRef = %q, %v; want %v and %q in the text", text, ok, tc.want, tc.wantInMeasured)
 			}
 		})
 	}
