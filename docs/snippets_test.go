@@ -81,6 +81,7 @@ var (
 	db     *sql.DB
 	q      string
 	target string
+	url    string
 	row    User
 	client *http.Client
 	req    *http.Request

@@ -83,7 +83,7 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 			"after an attempt timeout, after a Retry-After pause; exhausted,\n"+
 			"deadline, permanent")
 	fs.IntVar(&cfg.calls, "calls", 12, "`number` of calls with the random failure mix, after the\nstories")
-	fs.IntVar(&cfg.trees, "trees", 7, "print the trees of this `many` calls (-1: all)")
+	fs.IntVar(&cfg.trees, "trees", 8, "print the trees of this `many` calls (-1: all)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "`seed` of the random failure mix: same seed, same faults")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "`number` of calls in flight at once")
 	fs.Float64Var(&cfg.fail, "fail", 0.3, "`share` (0..1) of random-mix attempts answered 503")

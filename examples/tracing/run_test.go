@@ -82,6 +82,7 @@ func TestDefaultOutput(t *testing.T) {
 	wantStories := map[string]string{
 		"first-try": "success", "after-retries": "success", "attempt-timeout": "success",
 		"retry-after": "success", "exhausted": "exhausted", "deadline": "deadline", "permanent": "permanent",
+		"idempotent-post": "success",
 	}
 	for _, c := range pass.calls[:len(wantStories)] {
 		if want := wantStories[c.name]; c.outcome != want {
@@ -90,7 +91,7 @@ func TestDefaultOutput(t *testing.T) {
 	}
 
 	trees := splitTrees(out)
-	for _, c := range pass.calls[:7] { // -trees 7 by default
+	for _, c := range pass.calls[:8] { // -trees 8 by default: every story
 		tree, ok := trees[c.n]
 		if !ok {
 			t.Errorf("no tree printed for call #%d %s", c.n, c.name)
@@ -108,6 +109,7 @@ func TestDefaultOutput(t *testing.T) {
 		"retry-after":     "(Retry-After: 1)",
 		"after-retries":   "pause 100ms",
 		"exhausted":       "error: retry " + operationName + ": exhausted after 4 attempts",
+		"idempotent-post": "HTTP POST · 200",
 	} {
 		n := slices.IndexFunc(pass.calls, func(c *callLog) bool { return c.name == name }) + 1
 		if !strings.Contains(trees[n], want) {
