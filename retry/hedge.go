@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/retrykit/retrykit/hooks"
@@ -107,6 +108,9 @@ type hedgeResult[T any] struct {
 	fault  bool // fn panicked (with pval) or called runtime.Goexit (goexit)
 	goexit bool
 	pval   any
+	// The fault happened on the caller's goroutine (the first attempt, or a hook of
+	// the caller's), which is unwinding already: it is not raised again.
+	onCaller bool
 }
 
 // hedgeAttempt is the caller's record of one attempt.
@@ -140,7 +144,7 @@ type hedgeCall[T any] struct {
 
 	results  chan hedgeResult[T]
 	atts     []hedgeAttempt
-	inline   [2]hedgeAttempt // atts' first backing array
+	atts0    [1]hedgeAttempt // atts' first backing array: a call that needs no second attempt allocates none
 	attempts int             // started
 	inflight int
 	latest   int // the number of the latest attempt started
@@ -157,15 +161,32 @@ type hedgeCall[T any] struct {
 
 	timer  *time.Timer
 	inHook bool
-	fault  *hedgeResult[T] // an attempt that panicked or called runtime.Goexit
+	fault  *hedgeResult[T] // a panic or runtime.Goexit to raise on the caller's goroutine
 	value  T
+	err    error
+	closed bool // the hooks were closed and the attempts awaited: nothing left to clean up
+
+	// The first attempt runs on the caller's goroutine. If its hedge falls due while it
+	// runs, takeOver, on the hedge timer's goroutine, becomes the coordinator of the call
+	// (phase helped) and the caller hands it the first attempt's result and waits.
+	mu       sync.Mutex
+	phase    uint8
+	takeover *time.Timer
+	finished chan struct{} // closed when the coordinating goroutine is done
 }
+
+// The phases of a call whose first attempt runs on the caller's goroutine.
+const (
+	phaseInline = iota // the first attempt runs; its hedge timer is armed
+	phaseOwn           // the caller coordinates the call (the first attempt returned)
+	phaseHelped        // takeOver coordinates the call
+)
 
 // hedgeRun is Hedge and HedgeValue past their argument checks; exactly one of fnErr and
 // fnVal is set.
 func hedgeRun[T any](p *Policy, ctx context.Context, fnErr func(context.Context) error, fnVal func(context.Context) (T, error)) (T, error) {
 	h := &hedgeCall[T]{p: p, ctx: ctx, done: ctx.Done() != nil, fnErr: fnErr, fnVal: fnVal}
-	h.atts = h.inline[:0]
+	h.atts = h.atts0[:0]
 	h.ctxDL, h.hasCtxDL = ctx.Deadline()
 	now := time.Now()
 	h.dl, h.hasDL = h.ctxDL, h.hasCtxDL
@@ -194,20 +215,17 @@ func hedgeRun[T any](p *Policy, ctx context.Context, fnErr func(context.Context)
 	if p.budget != nil {
 		p.budget.onCall()
 	}
-	// Sends never wait for the first attempts; later ones may wait for the caller to
-	// read, which it always does before returning.
-	h.results = make(chan hedgeResult[T], min(p.maxTries, 4))
 	h.delay = p.hedge.delay()
 
 	panicking := true
 	defer func() {
-		if panicking {
+		if panicking && !h.closed {
 			h.panicked()
 		}
 	}()
-	err := h.loop(now)
+	err := h.first(now)
 	panicking = false
-	if f := h.fault; f != nil {
+	if f := h.fault; f != nil && !f.onCaller {
 		if f.goexit {
 			runtime.Goexit()
 		}
@@ -219,9 +237,127 @@ func hedgeRun[T any](p *Policy, ctx context.Context, fnErr func(context.Context)
 	return h.value, nil
 }
 
-// loop starts attempts and receives their results until the call ends.
+// newResults makes the channel on which attempts' goroutines report. Sends never wait for
+// the first attempts; later ones may wait for the coordinator to read, which it always
+// does before the call ends.
+func (h *hedgeCall[T]) newResults() {
+	h.results = make(chan hedgeResult[T], min(h.p.maxTries, 4))
+}
+
+// first runs the first attempt on the caller's goroutine, with the hedge timer armed,
+// and the rest of the call.
+func (h *hedgeCall[T]) first(now time.Time) error {
+	h.open(now, false)
+	fctx := h.atts[0].fctx // read before a coordinating goroutine may grow atts
+	if at, ok := h.next(); ok {
+		// Under the lock, so that takeOver, which takes it, sees the call as it is now.
+		h.mu.Lock()
+		h.phase = phaseInline
+		h.mu.Unlock()
+		h.takeover = time.AfterFunc(at.Sub(now), h.takeOver)
+	}
+	r := h.inline(fctx)
+	if h.takeover != nil {
+		h.mu.Lock()
+		helped := h.phase == phaseHelped
+		h.phase = phaseOwn
+		h.mu.Unlock()
+		if helped {
+			// A hedge fell due while fn ran here: takeOver coordinates the call.
+			h.results <- r
+			<-h.finished
+			h.closed = true
+			return h.err
+		}
+		h.takeover.Stop()
+	}
+	now, err, end := h.result(&r)
+	if end {
+		return err
+	}
+	return h.loop(now)
+}
+
+// inline runs the first attempt's fn on the caller's goroutine. A panic or
+// runtime.Goexit of fn goes on from here unchanged, once the call is closed.
+func (h *hedgeCall[T]) inline(ctx context.Context) (r hedgeResult[T]) {
+	r.n = 1
+	returned := false
+	defer func() {
+		if !returned {
+			h.inlineFault()
+		}
+	}()
+	if h.fnVal != nil {
+		r.v, r.err = h.fnVal(ctx)
+	} else {
+		r.err = h.fnErr(ctx)
+	}
+	r.end = time.Now()
+	returned = true
+	return r
+}
+
+// inlineFault closes the call whose first attempt panicked on the caller's goroutine:
+// the other attempts are canceled and awaited, the hooks closed (OnAttemptEnd, OnDone
+// with Outcome Panicked), and the panic goes on when this returns.
+func (h *hedgeCall[T]) inlineFault() {
+	f := hedgeResult[T]{n: 1, end: time.Now(), fault: true, onCaller: true}
+	if h.takeover != nil {
+		h.mu.Lock()
+		helped := h.phase == phaseHelped
+		h.phase = phaseOwn
+		h.mu.Unlock()
+		if helped {
+			h.results <- f
+			<-h.finished
+			h.closed = true // hedgeRun's cleanup must not run a second time
+			return
+		}
+		h.takeover.Stop()
+	}
+	h.closed = true
+	h.result(&f)
+}
+
+// takeOver runs when the first attempt's hedge falls due: unless that attempt has
+// returned, this goroutine becomes the call's coordinator, starts the hedge and sees the
+// call to its end, while the caller waits. A panic here (a hook, the policy's code) is
+// not left to crash the program: it is handed to the caller, which raises it.
+func (h *hedgeCall[T]) takeOver() {
+	h.mu.Lock()
+	if h.phase != phaseInline {
+		h.mu.Unlock()
+		return
+	}
+	h.newResults()
+	h.finished = make(chan struct{})
+	h.phase = phaseHelped
+	h.mu.Unlock()
+	defer close(h.finished)
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		v := recover()
+		if !h.closed {
+			h.panicked()
+		}
+		h.closed = true
+		h.fault = &hedgeResult[T]{fault: true, pval: v, goexit: v == nil}
+	}()
+	now, err, end := h.trigger(time.Now())
+	if !end {
+		err = h.loop(now)
+	}
+	h.err = err
+	returned = true
+}
+
+// loop starts attempts and receives their results until the call ends; the first
+// attempt was started.
 func (h *hedgeCall[T]) loop(now time.Time) error {
-	h.start(now, false)
 	for {
 		at, has := h.next()
 		if has && !at.After(now) {
@@ -319,9 +455,18 @@ func (h *hedgeCall[T]) trigger(now time.Time) (time.Time, error, bool) {
 	return time.Now(), nil, false
 }
 
-// start runs OnAttempt for a new attempt on the caller's goroutine and starts fn on a
-// goroutine of its own.
+// start opens a new attempt and starts fn on a goroutine of its own.
 func (h *hedgeCall[T]) start(now time.Time, hedged bool) {
+	if h.results == nil {
+		h.newResults()
+	}
+	h.open(now, hedged)
+	go h.run(h.attempts, h.atts[h.attempts-1].fctx)
+}
+
+// open counts a new attempt, runs its OnAttempt on the coordinating goroutine and makes
+// its context.
+func (h *hedgeCall[T]) open(now time.Time, hedged bool) {
 	p := h.p
 	h.attempts++
 	n := h.attempts
@@ -358,7 +503,6 @@ func (h *hedgeCall[T]) start(now time.Time, hedged bool) {
 	h.inflight++
 	h.latest = n
 	h.hedgeOff = false
-	go h.run(n, at.fctx)
 }
 
 // run is an attempt's goroutine: it calls fn and reports how it returned, a panic or
@@ -543,6 +687,7 @@ func (h *hedgeCall[T]) end(o hooks.Outcome, now time.Time) error {
 	if h.fault != nil {
 		o = hooks.Panicked
 	}
+	h.closed = true
 	var err error
 	if o != hooks.Success && o != hooks.Panicked {
 		err = &Error{
