@@ -22,8 +22,8 @@ type hedgeNum struct{}
 // hedgeLog records the hooks of hedged calls as lines "@<offset> <event>", and fails the
 // test if two hooks of a call ever run at once.
 type hedgeLog struct {
-	t     *testing.T
-	start time.Time
+	t      *testing.T
+	start  time.Time
 	busy   atomic.Bool
 	lines  []string
 	hedged []bool // per attempt, what OnAttempt saw
@@ -172,16 +172,16 @@ func TestHedgeTiming(t *testing.T) {
 			value: 2, elapsed: 20 * ms,
 		},
 		{
-			name: "a failed hedge earns a retry after its pause; no hedge for an attempt no longer in flight",
-			opts: []Option{HedgeAfter(10 * ms), MaxTries(4), Pause(20 * ms)},
+			name:  "a failed hedge earns a retry after its pause; no hedge for an attempt no longer in flight",
+			opts:  []Option{HedgeAfter(10 * ms), MaxTries(4), Pause(20 * ms)},
 			steps: []hstep{{d: 100 * ms}, {d: 2 * ms, err: errH2}, {d: 3 * ms}},
 			want: "@0s start; @0s attempt 1; @10ms attempt 2 hedged; @12ms end 2 (2ms) err=h2; @12ms retry 2 after 20ms; " +
 				"@32ms attempt 3; @35ms end 3 (3ms); @35ms end 1 (35ms) superseded err=context canceled; @35ms done success 3 (35ms)",
 			value: 3, elapsed: 35 * ms,
 		},
 		{
-			name: "a hedge due before a pending retry starts first and serves it",
-			opts: []Option{HedgeAfter(10 * ms), MaxTries(4), Pause(30 * ms)},
+			name:  "a hedge due before a pending retry starts first and serves it",
+			opts:  []Option{HedgeAfter(10 * ms), MaxTries(4), Pause(30 * ms)},
 			steps: []hstep{{d: 15 * ms, err: errH1}, {d: 100 * ms}, {d: 5 * ms}},
 			want: "@0s start; @0s attempt 1; @10ms attempt 2 hedged; @15ms end 1 (15ms) err=h1; @15ms retry 1 after 30ms; " +
 				"@20ms attempt 3 hedged; @25ms end 3 (5ms); @25ms end 2 (15ms) superseded err=context canceled; @25ms done success 3 (25ms)",
@@ -263,23 +263,23 @@ func TestHedgeTiming(t *testing.T) {
 			outcome: hooks.Canceled, elapsed: 20 * ms,
 		},
 		{
-			name:  "no hedge at or after the call deadline; rule 7 with nothing in flight",
-			opts:  []Option{HedgeAfter(30 * ms), MaxTries(3), Deadline(30 * ms), Pause(10 * ms)},
-			steps: []hstep{{d: 25 * ms, err: errH1}},
-			want: "@0s start; @0s attempt 1; @25ms end 1 (25ms) err=h1; @25ms deadline deadline; @25ms done deadline 1 (25ms)",
+			name:    "no hedge at or after the call deadline; rule 7 with nothing in flight",
+			opts:    []Option{HedgeAfter(30 * ms), MaxTries(3), Deadline(30 * ms), Pause(10 * ms)},
+			steps:   []hstep{{d: 25 * ms, err: errH1}},
+			want:    "@0s start; @0s attempt 1; @25ms end 1 (25ms) err=h1; @25ms deadline deadline; @25ms done deadline 1 (25ms)",
 			outcome: hooks.Deadline, elapsed: 25 * ms,
 		},
 		{
-			name: "rule 7 with an attempt in flight: wait for it",
-			opts: []Option{HedgeAfter(10 * ms), MaxTries(3), Deadline(40 * ms), Pause(30 * ms)},
+			name:  "rule 7 with an attempt in flight: wait for it",
+			opts:  []Option{HedgeAfter(10 * ms), MaxTries(3), Deadline(40 * ms), Pause(30 * ms)},
 			steps: []hstep{{d: 35 * ms}, {d: 5 * ms, err: errH2}},
 			want: "@0s start; @0s attempt 1; @10ms attempt 2 hedged; @15ms end 2 (5ms) err=h2; " +
 				"@35ms end 1 (35ms); @35ms done success 2 (35ms)",
 			value: 1, elapsed: 35 * ms,
 		},
 		{
-			name: "attempt timeouts apply to each attempt; a timed-out attempt is retried",
-			opts: []Option{HedgeAfter(10 * ms), MaxTries(3), AttemptTimeout(15 * ms)},
+			name:  "attempt timeouts apply to each attempt; a timed-out attempt is retried",
+			opts:  []Option{HedgeAfter(10 * ms), MaxTries(3), AttemptTimeout(15 * ms)},
 			steps: []hstep{{d: 100 * ms}, {d: 100 * ms}, {d: 5 * ms}},
 			want: "@0s start; @0s attempt 1; @10ms attempt 2 hedged; @15ms timeout 1; " +
 				"@15ms end 1 (15ms) timedout err=context deadline exceeded; @15ms retry 1 after 0s; @15ms attempt 3; " +
@@ -626,9 +626,13 @@ func TestHedgeOnPlainPolicy(t *testing.T) {
 
 	h := MustNew(HedgeAfter(time.Millisecond), MaxTries(2))
 	for name, call := range map[string]func(fn func(context.Context) error){
-		"Do":      func(fn func(context.Context) error) { _ = h.Do(context.Background(), fn) },
-		"DoValue": func(fn func(context.Context) error) { _, _ = DoValue(context.Background(), h, func(ctx context.Context) (int, error) { return 0, fn(ctx) }) },
-		"Wrap":    func(fn func(context.Context) error) { _, _ = Wrap(h, func(ctx context.Context) (int, error) { return 0, fn(ctx) })(context.Background()) },
+		"Do": func(fn func(context.Context) error) { _ = h.Do(context.Background(), fn) },
+		"DoValue": func(fn func(context.Context) error) {
+			_, _ = DoValue(context.Background(), h, func(ctx context.Context) (int, error) { return 0, fn(ctx) })
+		},
+		"Wrap": func(fn func(context.Context) error) {
+			_, _ = Wrap(h, func(ctx context.Context) (int, error) { return 0, fn(ctx) })(context.Background())
+		},
 	} {
 		called := false
 		v := func() (v any) {

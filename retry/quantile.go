@@ -23,15 +23,15 @@ const (
 // next one. Concurrent recorders may leave a slot of the window a sample behind for a
 // moment: the estimate is that of a window give or take a sample, which is all it needs.
 type estimator struct {
-	q      float64
-	floor  int64 // nanoseconds
-	mask   uint64
-	warm   uint64 // samples before the estimate replaces floor
-	every  uint64 // recompute every this many samples
-	n      atomic.Uint64
-	cur    atomic.Int64 // the delay in nanoseconds
-	busy   atomic.Bool  // a recomputation is under way; it owns scratch
-	ring   []atomic.Int64
+	q       float64
+	floor   int64 // nanoseconds
+	mask    uint64
+	warm    uint64 // samples before the estimate replaces floor
+	every   uint64 // recompute every this many samples
+	n       atomic.Uint64
+	cur     atomic.Int64 // the delay in nanoseconds
+	busy    atomic.Bool  // a recomputation is under way; it owns scratch
+	ring    []atomic.Int64
 	scratch []int64
 }
 
@@ -41,12 +41,12 @@ func newEstimator(q float64, floor time.Duration) *estimator {
 		size *= 2
 	}
 	e := &estimator{
-		q:      q,
-		floor:  int64(floor),
-		mask:   uint64(size - 1),
-		warm:   uint64(size / 2),
-		every:  uint64(size / 8),
-		ring:   make([]atomic.Int64, size),
+		q:       q,
+		floor:   int64(floor),
+		mask:    uint64(size - 1),
+		warm:    uint64(size / 2),
+		every:   uint64(size / 8),
+		ring:    make([]atomic.Int64, size),
 		scratch: make([]int64, size),
 	}
 	e.cur.Store(int64(floor))
