@@ -38,6 +38,8 @@ type Call struct {
 	// Hedging is true for a call of Hedge (or HedgeValue) on a policy with a hedge
 	// option: its attempts may overlap, and Attempt.Hedged tells which were hedges.
 	// Instrumentations use it to record a per-call count of hedges for such calls only.
+	// The hooks of such a call never run two at once, but once a hedge has started they
+	// may run on a goroutine of the engine rather than the caller's.
 	Hedging bool
 }
 

@@ -20,10 +20,10 @@ import (
 // hedge or retry, serves a pending retry: one failure earns one attempt. At most
 // MaxTries attempts start in all.
 //
-// Every attempt runs fn on a goroutine of its own, with a context derived from ctx that
-// carries its deadline (the earlier of its AttemptTimeout and the call deadline) and that
-// the engine cancels when the call ends without it. fn must be safe for concurrent calls,
-// and its effect idempotent: hedge only what may be sent twice.
+// Every attempt gets a context derived from ctx that carries its deadline (the earlier of
+// its AttemptTimeout and the call deadline) and that the engine cancels when the call
+// ends without it. fn must be safe for concurrent calls, and its effect idempotent: hedge
+// only what may be sent twice.
 //
 // After each failed attempt the rules of Do apply, in Do's order, with these differences
 // that overlapping attempts make:
@@ -48,18 +48,27 @@ import (
 // hooks.Attempt.Superseded and what fn returned). The error is a *Error as for Do; its
 // Last is the error of the last attempt that reported before the call ended.
 //
-// Hooks of one call are never called concurrently: they all run on the caller's
-// goroutine, which starts the attempts and receives their results. Attempts overlap, so
-// an attempt's OnAttempt may come between another's OnAttempt and OnAttemptEnd; each
-// event carries its attempt's Number. OnRetry fires for retries, not for hedges, and
-// OnDone comes last, after every OnAttemptEnd. hooks.Call.Hedging is true.
+// The first attempt runs fn on the caller's goroutine, with nothing but a timer for its
+// hedge: a call that succeeds before its hedge delay starts no goroutine. If the hedge
+// falls due while it runs, the timer's goroutine takes over the call (it starts the
+// hedge, receives the attempts' results and runs the hooks) and the caller, once its fn
+// returned, hands it the result and waits for the end of the call. Every later attempt
+// runs fn on a goroutine of its own.
+//
+// Hooks of one call are never called concurrently, but not always on the caller's
+// goroutine: on the one that coordinates the call at the time. Attempts overlap, so an
+// attempt's OnAttempt may come between another's OnAttempt and OnAttemptEnd; each event
+// carries its attempt's Number. OnRetry fires for retries, not for hedges, and OnDone
+// comes last, after every OnAttemptEnd. hooks.Call.Hedging is true.
 //
 // A panic in fn (or runtime.Goexit), in any attempt, even one already superseded, goes
 // on to the caller of Hedge on the caller's goroutine once the other attempts were
 // canceled and returned, after OnAttemptEnd of every attempt and OnDone with Outcome
-// Panicked; the panic value is the one fn panicked with. A panic in the policy's own code
-// closes the hooks as in Do, a panic in a hook gets no further hooks; both go on after
-// the attempts in flight were canceled and returned.
+// Panicked; the panic value is the one fn panicked with (raised again, unless it
+// happened on the caller's goroutine in the first attempt, where it just goes on). A
+// panic in the policy's own code closes the hooks as in Do, a panic in a hook gets no
+// further hooks; both go on to the caller after the attempts in flight were canceled and
+// returned.
 //
 // Hedge panics if p, ctx or fn is nil.
 func (p *Policy) Hedge(ctx context.Context, fn func(context.Context) error) error {
