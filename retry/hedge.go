@@ -84,9 +84,19 @@ func (p *Policy) Hedge(ctx context.Context, fn func(context.Context) error) erro
 	if fn == nil {
 		panic("retry: Hedge called with a nil function")
 	}
-	_, err := hedgeRun[struct{}](p, ctx, fn, nil)
+	h := hedgePool.Get().(*hedgeCall[struct{}])
+	_, err := hedgeRun(h, p, ctx, fn, nil)
+	if h.reusable {
+		*h = hedgeCall[struct{}]{}
+		hedgePool.Put(h)
+	}
 	return err
 }
+
+// hedgePool recycles the state of Hedge calls that ended without a goroutine ever
+// touching it (the first attempt succeeded or failed for good before its hedge delay,
+// the common case), which halves the bytes a first-try success allocates.
+var hedgePool = sync.Pool{New: func() any { return new(hedgeCall[struct{}]) }}
 
 // HedgeValue is Hedge for a function that returns a value: it returns the value of the
 // attempt that succeeded first, or the zero T with the error Hedge would return. The
@@ -105,7 +115,7 @@ func HedgeValue[T any](ctx context.Context, p *Policy, fn func(context.Context) 
 	if ctx == nil {
 		panic("retry: HedgeValue called with a nil context.Context (use context.Background())")
 	}
-	return hedgeRun(p, ctx, nil, fn)
+	return hedgeRun(new(hedgeCall[T]), p, ctx, nil, fn)
 }
 
 // hedgeResult is what an attempt's goroutine reports to the caller's.
@@ -174,6 +184,8 @@ type hedgeCall[T any] struct {
 	value  T
 	err    error
 	closed bool // the hooks were closed and the attempts awaited: nothing left to clean up
+	// No goroutine but the caller's ever saw this state: Hedge may recycle it.
+	reusable bool
 
 	// The first attempt runs on the caller's goroutine. If its hedge falls due while it
 	// runs, takeOver, on the hedge timer's goroutine, becomes the coordinator of the call
@@ -191,10 +203,10 @@ const (
 	phaseHelped        // takeOver coordinates the call
 )
 
-// hedgeRun is Hedge and HedgeValue past their argument checks; exactly one of fnErr and
-// fnVal is set.
-func hedgeRun[T any](p *Policy, ctx context.Context, fnErr func(context.Context) error, fnVal func(context.Context) (T, error)) (T, error) {
-	h := &hedgeCall[T]{p: p, ctx: ctx, done: ctx.Done() != nil, fnErr: fnErr, fnVal: fnVal}
+// hedgeRun is Hedge and HedgeValue past their argument checks, on the zero state h;
+// exactly one of fnErr and fnVal is set.
+func hedgeRun[T any](h *hedgeCall[T], p *Policy, ctx context.Context, fnErr func(context.Context) error, fnVal func(context.Context) (T, error)) (T, error) {
+	h.p, h.ctx, h.done, h.fnErr, h.fnVal = p, ctx, ctx.Done() != nil, fnErr, fnVal
 	h.atts = h.atts0[:0]
 	h.ctxDL, h.hasCtxDL = ctx.Deadline()
 	now := time.Now()
@@ -216,9 +228,11 @@ func hedgeRun[T any](p *Policy, ctx context.Context, fnErr func(context.Context)
 		now = time.Now()
 	}
 	if err := h.ctx.Err(); err != nil {
+		h.reusable = true
 		return zero, h.end(ctxOutcome(err), now)
 	}
 	if h.hasDL && !now.Before(h.dl) {
+		h.reusable = true
 		return zero, h.end(hooks.Deadline, now)
 	}
 	if p.budget != nil {
@@ -278,13 +292,20 @@ func (h *hedgeCall[T]) first(now time.Time) error {
 			h.closed = true
 			return h.err
 		}
-		h.takeover.Stop()
+		// A timer that fired all the same has a takeOver on its way, which will find the
+		// call taken: it must not find the state recycled for another call.
+		h.reusable = h.takeover.Stop()
+	} else {
+		h.reusable = true
 	}
 	now, err, end := h.result(&r)
-	if end {
-		return err
+	if !end {
+		err = h.loop(now)
 	}
-	return h.loop(now)
+	// Attempts' goroutines have returned, but the state is only recycled when there was
+	// none: they send their results as their last act, not as the goroutine's.
+	h.reusable = h.reusable && h.results == nil && h.fault == nil
+	return err
 }
 
 // inline runs the first attempt's fn on the caller's goroutine. A panic or
@@ -567,7 +588,10 @@ func (h *hedgeCall[T]) result(r *hedgeResult[T]) (time.Time, error, bool) {
 		}
 		h.inHook = false
 	}
-	now := time.Now()
+	now := r.end
+	if p.hasHooks {
+		now = time.Now() // the hooks' time counts
+	}
 	if r.fault {
 		return now, h.end(hooks.Panicked, now), true
 	}
