@@ -471,8 +471,10 @@ func hpRun(t *testing.T, s *hpScript) (events []string, outcome hooks.Outcome, l
 		OnRetry: func(ctx context.Context, a hooks.Attempt, d time.Duration) {
 			events = append(events, fmt.Sprintf("@%v retry %d after %v", since(), a.Number, d))
 		},
-		OnGiveup:   func(ctx context.Context, r hooks.Result) { events = append(events, fmt.Sprintf("@%v giveup", since())) },
-		OnDeadline: func(ctx context.Context, r hooks.Result) { events = append(events, fmt.Sprintf("@%v deadline", since())) },
+		OnGiveup: func(ctx context.Context, r hooks.Result) { events = append(events, fmt.Sprintf("@%v giveup", since())) },
+		OnDeadline: func(ctx context.Context, r hooks.Result) {
+			events = append(events, fmt.Sprintf("@%v deadline", since()))
+		},
 		OnDone: func(ctx context.Context, r hooks.Result) {
 			events = append(events, fmt.Sprintf("@%v done %v %d", since(), r.Outcome, r.Attempts))
 			outcome = r.Outcome
