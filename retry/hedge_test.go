@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -494,11 +496,19 @@ func TestHedgeGoexit(t *testing.T) {
 // more hooks but still awaits the attempts.
 func TestHedgePolicyPanic(t *testing.T) {
 	const ms = time.Millisecond
-	for _, where := range []string{"GiveUp", "OnRetry"} {
+	for _, where := range []string{"GiveUp", "OnRetry", "OnAttempt"} {
 		t.Run(where, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				log := newHedgeLog(t)
 				h := log.hooks()
+				onAttempt := h.OnAttempt
+				h.OnAttempt = func(ctx context.Context, a hooks.Attempt) context.Context {
+					ctx = onAttempt(ctx, a)
+					if where == "OnAttempt" && a.Number == 2 {
+						panic(where) // on the goroutine that took the call over
+					}
+					return ctx
+				}
 				onRetry := h.OnRetry
 				h.OnRetry = func(ctx context.Context, a hooks.Attempt, d time.Duration) {
 					onRetry(ctx, a, d)
@@ -528,11 +538,12 @@ func TestHedgePolicyPanic(t *testing.T) {
 				if v != where || !returned.Load() {
 					t.Errorf("recovered %v (want %q), attempt 1 returned first: %v", v, where, returned.Load())
 				}
-				want := "@0s start; @0s attempt 1; @10ms attempt 2 hedged; @12ms end 2 (2ms) err=h2; "
-				if where == "GiveUp" {
-					want += "@12ms end 1 (12ms) superseded err=context canceled; @12ms done panicked 2 (12ms)"
-				} else {
-					want += "@12ms retry 2 after 0s"
+				want := "@0s start; @0s attempt 1; @10ms attempt 2 hedged"
+				switch where {
+				case "GiveUp":
+					want += "; @12ms end 2 (2ms) err=h2; @12ms end 1 (12ms) superseded err=context canceled; @12ms done panicked 2 (12ms)"
+				case "OnRetry":
+					want += "; @12ms end 2 (2ms) err=h2; @12ms retry 2 after 0s"
 				}
 				if got := log.String(); got != want {
 					t.Errorf("hooks:\n got %s\nwant %s", got, want)
@@ -676,5 +687,80 @@ func TestHedgeOptionErrors(t *testing.T) {
 	}
 	if _, err := MustNew(HedgeAfter(time.Millisecond), MaxTries(2)).With(HedgeAfter(0)); err == nil {
 		t.Error("With(HedgeAfter(0)): no error")
+	}
+}
+
+// TestHedgeBeforeStart: a caller context done before the call, or a zero deadline, ends
+// a hedged call before any attempt, as in Do.
+func TestHedgeBeforeStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		called := false
+		fn := func(context.Context) error { called = true; return nil }
+		p := MustNew(HedgeAfter(time.Millisecond), MaxTries(2))
+		if err := p.Hedge(ctx, fn); !errors.Is(err, context.Canceled) || outcomeOf(err) != hooks.Canceled {
+			t.Errorf("canceled before: %v", err)
+		}
+		q := MustNew(HedgeAfter(time.Millisecond), MaxTries(2), Deadline(0))
+		if err := q.Hedge(context.Background(), fn); !errors.Is(err, ErrDeadline) {
+			t.Errorf("Deadline(0): %v", err)
+		}
+		if called {
+			t.Error("fn was called")
+		}
+	})
+}
+
+// TestEstimatorQuantile: the estimate is the nearest-rank quantile of the latest window
+// of samples: older samples leave it as the window slides.
+func TestEstimatorQuantile(t *testing.T) {
+	const ms = time.Millisecond
+	e := newEstimator(0.9, ms) // a window of 256, the estimate from 128 samples on
+	if len(e.ring) != 256 || e.warm != 128 || e.every != 32 {
+		t.Fatalf("window %d, warm-up %d, update every %d", len(e.ring), e.warm, e.every)
+	}
+	for i := range 127 {
+		e.record(time.Duration(100+i) * ms)
+	}
+	if e.delay() != ms {
+		t.Fatalf("before the warm-up ends: %v, want the floor", e.delay())
+	}
+	e.record(227 * ms) // samples 100ms..227ms: the 0.9 quantile is the 116th smallest, 215ms
+	if e.delay() != 215*ms {
+		t.Fatalf("after the warm-up: %v, want 215ms", e.delay())
+	}
+	// 256 samples of 50ms replace the whole window.
+	for range 256 {
+		e.record(50 * ms)
+	}
+	if e.delay() != 50*ms {
+		t.Fatalf("after a full window of 50ms: %v", e.delay())
+	}
+	for _, tt := range []struct {
+		q    float64
+		size int
+	}{{0.5, 64}, {0.95, 512}, {0.99, 2048}, {0.999, 4096}} {
+		if n := len(newEstimator(tt.q, ms).ring); n != tt.size {
+			t.Errorf("q=%v: window %d, want %d", tt.q, n, tt.size)
+		}
+	}
+}
+
+// TestSelectKth checks the selection against sorting.
+func TestSelectKth(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		n := 1 + r.IntN(300)
+		s := make([]int64, n)
+		for i := range s {
+			s[i] = int64(r.IntN(1 + r.IntN(50))) // many duplicates
+		}
+		sorted := slices.Clone(s)
+		slices.Sort(sorted)
+		k := r.IntN(n)
+		if got := selectKth(slices.Clone(s), k); got != sorted[k] {
+			t.Fatalf("selectKth(%v, %d) = %d, want %d", s, k, got, sorted[k])
+		}
 	}
 }
