@@ -25,6 +25,9 @@ func BenchmarkHedge(b *testing.B) {
 	}
 	do := MustNew(MaxTries(3))
 	run("Do-first-try", func() error { return do.Do(ctx, ok) })
+	// An attempt timeout costs Do what a context.WithTimeout costs: the yardstick.
+	doTimeout := MustNew(MaxTries(3), AttemptTimeout(100*time.Millisecond))
+	run("Do-first-try-timeout", func() error { return doTimeout.Do(ctx, ok) })
 	after := MustNew(MaxTries(3), HedgeAfter(time.Second))
 	run("HedgeAfter-first-try", func() error { return after.Hedge(ctx, ok) })
 	quantile := MustNew(MaxTries(3), HedgeAtQuantile(0.95, time.Second))
