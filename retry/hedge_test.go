@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -763,4 +764,88 @@ func TestSelectKth(t *testing.T) {
 			t.Fatalf("selectKth(%v, %d) = %d, want %d", s, k, got, sorted[k])
 		}
 	}
+}
+
+// TestHedgePanicInline: the first attempt runs fn on the caller's goroutine, so its panic
+// goes on from there, unchanged: before its hedge, or while the hedge runs (the engine's
+// goroutine coordinates the call then: it cancels the hedge, waits for it and closes the
+// hooks before the panic goes on).
+func TestHedgePanicInline(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name  string
+		steps []hstep
+		want  string
+	}{
+		{
+			name:  "before the hedge",
+			steps: []hstep{{d: 5 * ms, pnc: "first"}},
+			want:  "@0s start; @0s attempt 1; @5ms end 1 (5ms); @5ms done panicked 1 (5ms)",
+		},
+		{
+			name:  "while the hedge runs",
+			steps: []hstep{{d: 20 * ms, pnc: "first"}, {d: 100 * ms}},
+			want: "@0s start; @0s attempt 1; @10ms attempt 2 hedged; @20ms end 1 (20ms); " +
+				"@20ms end 2 (10ms) superseded err=context canceled; @20ms done panicked 2 (20ms)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				log := newHedgeLog(t)
+				p := MustNew(HedgeAfter(10*ms), MaxTries(2), Hooks(log.hooks()))
+				var stack string
+				v := func() (v any) {
+					defer func() {
+						v = recover()
+						stack = string(debug.Stack())
+					}()
+					_, _ = HedgeValue(context.Background(), p, hscript(tt.steps...))
+					return nil
+				}()
+				if v != "first" {
+					t.Errorf("recovered %v", v)
+				}
+				// Unchanged: the stack still holds the panicking script, not a re-panic.
+				if !strings.Contains(stack, "hscript") {
+					t.Errorf("the panic was raised again rather than going on:\n%s", stack)
+				}
+				if got := log.String(); got != tt.want {
+					t.Errorf("hooks:\n got %s\nwant %s", got, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// TestHedgeNoHooks: without hooks the engine keeps no attempt records for them, and
+// still hedges, supersedes and returns the winner's value.
+func TestHedgeNoHooks(t *testing.T) {
+	const ms = time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		p := MustNew(HedgeAfter(10*ms), MaxTries(3))
+		var n atomic.Int64
+		canceled := make(chan error, 1)
+		start := time.Now()
+		v, err := HedgeValue(context.Background(), p, func(ctx context.Context) (int64, error) {
+			i := n.Add(1)
+			if i == 1 {
+				err := work(ctx, time.Second, nil)
+				canceled <- err
+				return i, err
+			}
+			return i, work(ctx, 5*ms, nil)
+		})
+		if v != 2 || err != nil || time.Since(start) != 15*ms || n.Load() != 2 {
+			t.Errorf("value %d, err %v after %v and %d attempts; want 2, nil, 15ms, 2", v, err, time.Since(start), n.Load())
+		}
+		select {
+		case err := <-canceled:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("the superseded attempt returned %v", err)
+			}
+		default:
+			t.Error("HedgeValue returned before the superseded attempt")
+		}
+	})
 }
