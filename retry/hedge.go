@@ -115,7 +115,27 @@ func HedgeValue[T any](ctx context.Context, p *Policy, fn func(context.Context) 
 	if ctx == nil {
 		panic("retry: HedgeValue called with a nil context.Context (use context.Background())")
 	}
-	return hedgeRun(new(hedgeCall[T]), p, ctx, nil, fn)
+	pool := valuePool[T]()
+	h := pool.Get().(*hedgeCall[T])
+	v, err := hedgeRun(h, p, ctx, nil, fn)
+	if h.reusable {
+		*h = hedgeCall[T]{}
+		pool.Put(h)
+	}
+	return v, err
+}
+
+// valuePools holds HedgeValue's pools of call states, one per value type, keyed by a nil
+// *T.
+var valuePools sync.Map
+
+func valuePool[T any]() *sync.Pool {
+	key := any((*T)(nil))
+	if p, ok := valuePools.Load(key); ok {
+		return p.(*sync.Pool)
+	}
+	p, _ := valuePools.LoadOrStore(key, &sync.Pool{New: func() any { return new(hedgeCall[T]) }})
+	return p.(*sync.Pool)
 }
 
 // hedgeResult is what an attempt's goroutine reports to the caller's.
