@@ -51,7 +51,8 @@ type hpScript struct {
 	maxTries int
 	pause    time.Duration // 0: none
 	at       time.Duration // attempt timeout; 0: none
-	dl       time.Duration // call deadline; 0: none
+	dl       time.Duration // the Deadline option; 0: none
+	ctxDL    time.Duration // the caller's context deadline; 0: none
 	filter   bool          // On(transient, stop)
 	giveUp   bool
 	budget   int // -1: no budget; else the retries it still allows
@@ -68,8 +69,8 @@ func (s *hpScript) step(n int) hpStep {
 
 func (s *hpScript) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "HedgeAfter(%v) MaxTries(%d) pause=%v at=%v dl=%v filter=%v giveUp=%v budget=%d cancelAt=%v steps=[",
-		s.hedge, s.maxTries, s.pause, s.at, s.dl, s.filter, s.giveUp, s.budget, s.cancelAt)
+	fmt.Fprintf(&b, "HedgeAfter(%v) MaxTries(%d) pause=%v at=%v dl=%v ctxDL=%v filter=%v giveUp=%v budget=%d cancelAt=%v steps=[",
+		s.hedge, s.maxTries, s.pause, s.at, s.dl, s.ctxDL, s.filter, s.giveUp, s.budget, s.cancelAt)
 	for i, st := range s.steps {
 		if i > 0 {
 			b.WriteString(" ")
@@ -100,6 +101,9 @@ func hpGen(r *rand.Rand) *hpScript {
 	}
 	if r.IntN(2) == 0 {
 		s.dl = dur(150)
+	}
+	if r.IntN(5) == 0 {
+		s.ctxDL = dur(150)
 	}
 	s.filter = r.IntN(3) == 0
 	s.giveUp = r.IntN(3) == 0
@@ -161,19 +165,32 @@ func hmodel(s *hpScript) hmExpect {
 	inflight, budget := 0, s.budget
 	retryPending, hedgeOff, stopping := false, false, false
 	var retryAt, prev time.Duration
-	hasDL := s.dl > 0
-	canceled := func(at time.Duration) bool { return s.cancelAt > 0 && s.cancelAt <= at }
+	// The call deadline is the earlier of the option's and the caller's; the caller's
+	// context ends with the first of its deadline and its cancellation.
+	dl := s.dl
+	if s.ctxDL > 0 && (dl == 0 || s.ctxDL < dl) {
+		dl = s.ctxDL
+	}
+	hasDL := dl > 0
+	cancelAt := s.cancelAt
+	if s.ctxDL > 0 && cancelAt > s.ctxDL {
+		cancelAt = 0 // the context is done at its deadline already
+	}
+	canceled := func(at time.Duration) bool { return cancelAt > 0 && cancelAt <= at }
 	ev := func(format string, args ...any) { e.events = append(e.events, fmt.Sprintf(format, args...)) }
 	tie := func(format string, args ...any) {
 		if e.tie == "" {
 			e.tie = fmt.Sprintf(format, args...)
 		}
 	}
+	if s.cancelAt > 0 && s.cancelAt == s.ctxDL {
+		tie("the caller's context is canceled at its deadline")
+	}
 	// natural is when a running attempt returns if the call does not end first.
 	natural := func(a *hmAttempt, n int) (time.Duration, bool) {
 		st := s.step(n)
 		if st.deaf || st.d == 0 {
-			if s.cancelAt > 0 && s.cancelAt == a.start+st.d {
+			if cancelAt > 0 && cancelAt == a.start+st.d {
 				tie("attempt %d ignores its context and ends at the cancellation", n)
 			}
 			return a.start + st.d, false
@@ -185,11 +202,11 @@ func hmodel(s *hpScript) hmExpect {
 			}
 			end, by = a.adl, true
 		}
-		if s.cancelAt > a.start && s.cancelAt <= end {
-			if s.cancelAt == end {
+		if cancelAt > a.start && cancelAt <= end {
+			if cancelAt == end {
 				tie("attempt %d: its end is the cancellation", n)
 			}
-			end, by = s.cancelAt, true
+			end, by = cancelAt, true
 		}
 		return end, by
 	}
@@ -197,10 +214,10 @@ func hmodel(s *hpScript) hmExpect {
 		n := len(atts) + 1
 		a := &hmAttempt{start: t, hedged: hedged, running: true}
 		switch {
-		case s.at > 0 && (!hasDL || t+s.at < s.dl):
+		case s.at > 0 && (!hasDL || t+s.at < dl):
 			a.adl, a.own = t+s.at, true
 		case hasDL:
-			a.adl = s.dl
+			a.adl = dl
 		}
 		atts = append(atts, a)
 		inflight++
@@ -257,7 +274,7 @@ func hmodel(s *hpScript) hmExpect {
 		return e
 	}
 
-	if hasDL && s.dl <= 0 {
+	if hasDL && dl <= 0 {
 		return finish(hooks.Deadline)
 	}
 	start(false)
@@ -286,7 +303,7 @@ func hmodel(s *hpScript) hmExpect {
 			latest := atts[len(atts)-1]
 			if !hedgeOff && len(atts) < s.maxTries && latest.running {
 				ht := latest.start + s.hedge
-				if (!hasDL || ht < s.dl) && (!hasTrig || ht < trigAt) {
+				if (!hasDL || ht < dl) && (!hasTrig || ht < trigAt) {
 					trigAt, hasTrig = ht, true
 				}
 			}
@@ -294,7 +311,7 @@ func hmodel(s *hpScript) hmExpect {
 		if hasTrig && endN != 0 && trigAt == endAt {
 			tie("an attempt ends when the next is due, at %v", endAt)
 		}
-		if hasTrig && s.cancelAt == trigAt {
+		if hasTrig && cancelAt == trigAt {
 			tie("the cancellation comes when the next attempt is due")
 		}
 		switch {
@@ -308,7 +325,7 @@ func hmodel(s *hpScript) hmExpect {
 			failed := byCtx || st.kind != hkOK
 			timedOut := a.own && failed && st.kind != hkPanic && a.end >= a.adl
 			if byCtx {
-				timedOut = a.own && a.end >= a.adl && !(s.cancelAt > 0 && s.cancelAt == a.end)
+				timedOut = a.own && a.end >= a.adl && !(cancelAt > 0 && cancelAt == a.end)
 			}
 			if timedOut {
 				ev("@%v timeout %d", t, endN)
@@ -332,7 +349,7 @@ func hmodel(s *hpScript) hmExpect {
 			if canceled(t) {
 				return finish(hooks.Canceled)
 			}
-			if hasDL && t >= s.dl {
+			if hasDL && t >= dl {
 				return finish(hooks.Deadline)
 			}
 			kind := st.kind
@@ -364,7 +381,7 @@ func hmodel(s *hpScript) hmExpect {
 			if budget > 0 {
 				budget--
 			}
-			if hasDL && t+s.pause >= s.dl {
+			if hasDL && t+s.pause >= dl {
 				if budget >= 0 {
 					budget++
 				}
@@ -377,15 +394,15 @@ func hmodel(s *hpScript) hmExpect {
 			ev("@%v retry %d after %v", t, endN, prev)
 			retryPending, retryAt = true, t+s.pause
 		case hasTrig:
-			if inflight == 0 && s.cancelAt > t && s.cancelAt < trigAt {
-				t = s.cancelAt
+			if inflight == 0 && cancelAt > t && cancelAt < trigAt {
+				t = cancelAt
 				if retryPending && budget >= 0 {
 					budget++
 				}
 				return finish(hooks.Canceled)
 			}
 			t = trigAt
-			if canceled(t) || hasDL && t >= s.dl {
+			if canceled(t) || hasDL && t >= dl {
 				if inflight == 0 {
 					if canceled(t) {
 						return finish(hooks.Canceled)
@@ -485,6 +502,9 @@ func hpRun(t *testing.T, s *hpScript) (events []string, outcome hooks.Outcome, l
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if s.ctxDL > 0 {
+		ctx, cancel = context.WithDeadline(context.Background(), start.Add(s.ctxDL))
+	}
 	defer cancel()
 	if s.cancelAt > 0 {
 		tm := time.AfterFunc(s.cancelAt, cancel)
