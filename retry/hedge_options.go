@@ -67,8 +67,9 @@ func HedgeAfter(d time.Duration) Option {
 // The estimate is bounded in memory and lock-free: it keeps the durations of the last N
 // successful attempts, N = 20/(1-q) rounded up to a power of two and kept between 64 and
 // 4096 (512 for q = 0.95), and recomputes the quantile every N/8 successes. Until N/2
-// successes were seen the delay is floor. Every call of the policy, and only of this
-// policy, feeds it: a policy derived with With learns on its own, from floor.
+// successes were seen the delay is floor. A call reads the delay once, when it starts.
+// Every call of the policy, and only of this policy, feeds it: a policy derived with With
+// learns on its own, from floor.
 //
 // Only successful attempts are measured: an attempt that a faster one superseded never
 // reports its duration, so the estimate sees a tail cut at the hedge delay plus the
