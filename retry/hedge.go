@@ -391,11 +391,21 @@ func (h *hedgeCall[T]) takeOver() {
 			return
 		}
 		v := recover()
-		if !h.closed {
-			h.panicked()
-		}
+		goexit := v == nil // runtime.Goexit in a hook: recover has nothing to return
+		func() {
+			defer func() {
+				// A hook that panics while the hooks are closed replaces the panic, as it
+				// would on the caller's goroutine.
+				if v2 := recover(); v2 != nil {
+					v, goexit = v2, false
+				}
+			}()
+			if !h.closed {
+				h.panicked()
+			}
+		}()
 		h.closed = true
-		h.fault = &hedgeResult[T]{fault: true, pval: v, goexit: v == nil}
+		h.fault = &hedgeResult[T]{fault: true, pval: v, goexit: goexit}
 	}()
 	now, err, end := h.trigger(time.Now())
 	if !end {
@@ -779,6 +789,7 @@ func (h *hedgeCall[T]) end(o hooks.Outcome, now time.Time) error {
 // (OnAttemptEnd, OnDone with Outcome Panicked). The panic goes on unchanged.
 func (h *hedgeCall[T]) panicked() {
 	hooksOn := h.p.hasHooks && !h.inHook
+	defer h.supersede(false) // what a hook's panic below leaves in flight is still awaited
 	h.supersede(hooksOn)
 	if !hooksOn {
 		return

@@ -849,3 +849,44 @@ func TestHedgeNoHooks(t *testing.T) {
 		}
 	})
 }
+
+// TestHedgeHookPanicWhileClosing: a hook that panics while a panic closes the call
+// replaces the panic, as on the caller's goroutine, and the attempts still in flight are
+// awaited all the same. Here GiveUp panics on the goroutine that took the call over, and
+// the OnAttemptEnd of the first superseded attempt panics in turn.
+func TestHedgeHookPanicWhileClosing(t *testing.T) {
+	const ms = time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		var returned atomic.Int64
+		p := MustNew(HedgeAfter(10*ms), MaxTries(4),
+			GiveUp(func(error) bool { panic("GiveUp") }),
+			Hooks(hooks.Hooks{
+				OnAttemptEnd: func(ctx context.Context, a hooks.Attempt) {
+					if a.Superseded {
+						panic("OnAttemptEnd")
+					}
+				},
+			}))
+		var n atomic.Int64
+		start := time.Now()
+		v := func() (v any) {
+			defer func() { v = recover() }()
+			_ = p.Hedge(context.Background(), func(ctx context.Context) error {
+				defer returned.Add(1)
+				switch n.Add(1) {
+				case 2:
+					time.Sleep(50 * ms) // deaf to its cancellation: returns at 60ms
+					return nil
+				case 3:
+					return work(ctx, 2*ms, errValue)
+				}
+				return work(ctx, time.Second, nil)
+			})
+			return nil
+		}()
+		if v != "OnAttemptEnd" || returned.Load() != 3 || time.Since(start) != 60*ms {
+			t.Errorf("recovered %v after %v with %d attempts returned; want OnAttemptEnd after 60ms, 3",
+				v, time.Since(start), returned.Load())
+		}
+	})
+}
