@@ -27,8 +27,11 @@ func ExampleHedgeValue() {
 	// Output: answer from the hedge <nil> 2
 }
 
-// getItem stands for an idempotent read: hedged calls may run it twice at once.
-func getItem(ctx context.Context, sku string) (string, error) { return "item " + sku, nil }
+// User and fetchUser stand for a read of the caller's: idempotent, so that hedged calls
+// may run it twice at once.
+type User struct{ Name string }
+
+func fetchUser(ctx context.Context) (User, error) { return User{Name: "Ada"}, nil }
 
 // Hedging after the 95th percentile of the policy's recent successful attempts, never
 // before 2ms: about one call in twenty sends a second request, and a slow answer no
@@ -36,12 +39,11 @@ func getItem(ctx context.Context, sku string) (string, error) { return "item " +
 func ExampleHedgeAtQuantile() {
 	ctx := context.Background()
 
-	read := retry.MustNew(retry.Name("inventory.get"), retry.MaxTries(3),
+	users := retry.MustNew(retry.Name("users.get"), retry.MaxTries(3),
 		retry.HedgeAtQuantile(0.95, 2*time.Millisecond))
 
-	item, err := retry.HedgeValue(ctx, read, func(ctx context.Context) (string, error) {
-		return getItem(ctx, "sku-42") // idempotent: two attempts may run at once
-	})
-	fmt.Println(item, err)
-	// Output: item sku-42 <nil>
+	// fetchUser is a read: two attempts of one call may run at once.
+	user, err := retry.HedgeValue(ctx, users, fetchUser)
+	fmt.Println(user.Name, err)
+	// Output: Ada <nil>
 }
