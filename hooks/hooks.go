@@ -34,6 +34,13 @@ type Call struct {
 	MaxTries int       // the attempt limit; 0: unlimited
 	Start    time.Time // when Do was entered
 	Deadline time.Time // the call's deadline: the earlier of the caller's and the Deadline option's; zero: none
+
+	// Hedging is true for a call of Hedge (or HedgeValue) on a policy with a hedge
+	// option: its attempts may overlap, and Attempt.Hedged tells which were hedges.
+	// Instrumentations use it to record a per-call count of hedges for such calls only.
+	// The hooks of such a call never run two at once, but once a hedge has started they
+	// may run on a goroutine of the engine rather than the caller's.
+	Hedging bool
 }
 
 // Attempt describes one attempt of a call.
@@ -47,6 +54,16 @@ type Attempt struct {
 	Duration time.Duration // how long fn ran
 	Err      error         // what fn returned (nil on success)
 	TimedOut bool          // the attempt's own timeout fired, before the call deadline
+
+	// Hedged is true when the hedge delay started this attempt while another attempt of
+	// the call was still in flight (a hedge), false for the first attempt and for a retry
+	// after a failure. Set from OnAttempt on.
+	Hedged bool
+	// Superseded is true when the call ended while this attempt was in flight (another
+	// attempt succeeded, or the call's outcome was decided without it) and the engine
+	// canceled it; its result was dropped. Err is still what fn returned. Set at
+	// OnAttemptEnd.
+	Superseded bool
 }
 
 // Result describes how a call ended.

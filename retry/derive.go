@@ -16,7 +16,9 @@ import (
 // so both policies draw from it. The error is New's for an invalid option.
 //
 // With builds a new Policy (an allocation and the composition of its hooks): derive
-// policies once, or cache them per name, rather than once per call.
+// policies once, or cache them per name, rather than once per call. A policy derived from
+// one with HedgeAtQuantile learns its hedge delay on its own, from floor: a derived policy
+// is meant for a kind of call of its own, with latencies of its own.
 func (p *Policy) With(opts ...Option) (*Policy, error) {
 	if p == nil {
 		panic("retry: With called on a nil *Policy (build one with retry.New)")
@@ -27,6 +29,7 @@ func (p *Policy) With(opts ...Option) (*Policy, error) {
 	q.filters = slices.Clip(p.filters)
 	q.giveUps = slices.Clip(p.giveUps)
 	q.hookList = slices.Clip(p.hookList)
+	q.hedgeGiven = 0 // a hedge option given here replaces p's
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -35,7 +38,9 @@ func (p *Policy) With(opts ...Option) (*Policy, error) {
 			return nil, err
 		}
 	}
-	q.finish()
+	if err := q.finish(); err != nil {
+		return nil, err
+	}
 	return &q, nil
 }
 

@@ -38,6 +38,10 @@ import (
 // does errors.Is: the engine walks the chain to find Permanent marks and delay hints.
 //
 // Do panics if p, ctx or fn is nil: those are programming errors, not failures to retry.
+// It also panics, at once and before calling fn, if p has a hedge option (HedgeAfter,
+// HedgeAtQuantile): hedged attempts overlap and run on goroutines of their own, which Do
+// never starts, so such a policy is called with Hedge or HedgeValue. DoValue, Wrap and
+// WrapArg call Do and panic the same way.
 func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 	if p == nil {
 		panic("retry: Do called on a nil *Policy (build one with retry.New)")
@@ -47,6 +51,9 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 	}
 	if fn == nil {
 		panic("retry: Do called with a nil function")
+	}
+	if p.hedge != nil {
+		panic("retry: Do called on a hedging policy (HedgeAfter, HedgeAtQuantile): call its Hedge method or retry.HedgeValue instead")
 	}
 	if p.bare && ctx.Done() == nil {
 		// Nothing to time, observe or cancel: the first attempt needs no bookkeeping.

@@ -53,6 +53,13 @@
 //   - Cancellation of the caller's context ends the call with context.Canceled and is
 //     never retried, like asyncio.CancelledError.
 //
+// # Hedging
+//
+// HedgeAfter and HedgeAtQuantile make a policy hedge: when the latest attempt of a call
+// is slow, another starts while it runs, and the first success ends the call, under the
+// same limits, budget and hooks as retries. A hedging policy is called with Hedge or
+// HedgeValue (Do panics on it: it never starts a goroutine); see Hedge for the rules.
+//
 // # Hooks
 //
 // The Hooks option attaches hooks.Hooks: callbacks for every step of a call (start,

@@ -26,6 +26,8 @@ type Policy struct {
 	hasHooks          bool
 	bare              bool // nothing to time or observe: Do's first attempt needs no bookkeeping
 	budget            *Budget
+	hedge             *hedging // nil: no hedge option; Do refuses the policy, Hedge hedges
+	hedgeGiven        uint8    // the hedge options given to this New or With, to refuse both at once
 }
 
 // New builds a Policy from options. An invalid option value is an error that names the
@@ -41,17 +43,24 @@ func New(opts ...Option) (*Policy, error) {
 			return nil, err
 		}
 	}
-	p.finish()
+	if err := p.finish(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
-// finish computes what the options imply: the composed hooks and the fast-path flags.
-func (p *Policy) finish() {
+// finish checks what options imply together and computes the composed hooks and the
+// fast-path flags.
+func (p *Policy) finish() error {
+	if err := p.finishHedge(); err != nil {
+		return err
+	}
 	p.hooks = hooks.Compose(p.hookList...)
 	h := &p.hooks
 	p.hasHooks = h.OnStart != nil || h.OnAttempt != nil || h.OnAttemptEnd != nil || h.OnTimeout != nil ||
 		h.OnRetry != nil || h.OnGiveup != nil || h.OnDeadline != nil || h.OnDone != nil
 	p.bare = !p.hasHooks && !p.hasAttemptTimeout && !p.hasDeadline && p.budget == nil
+	return nil
 }
 
 // MustNew is New for policies built from constants: it panics where New would return an
