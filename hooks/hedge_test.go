@@ -53,8 +53,8 @@ func hedgingPolicy(t *testing.T, hs ...hooks.Hooks) *retry.Policy {
 }
 
 // TestStatsHedged: with overlapping attempts every event still counts once: three
-// attempts started and ended; Errors counts the failed hedge and the superseded attempt
-// (which returned context.Canceled); SumTime adds the attempts' durations, overlapping
+// attempts started and ended, one a hedge; Errors counts the failed hedge, not the
+// superseded attempt (which returned context.Canceled), which Superseded counts; SumTime adds the attempts' durations, overlapping
 // ones included (40ms of attempts in a call of 25ms).
 func TestStatsHedged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestStatsHedged(t *testing.T) {
 		if err := p.Hedge(context.Background(), hedgedFn); err != nil {
 			t.Fatal(err)
 		}
-		want := hooks.StatsSnapshot{Calls: 1, Attempts: 3, Done: 3, Errors: 2, SumTime: 25*ms + 5*ms + 10*ms, Successes: 1}
+		want := hooks.StatsSnapshot{Calls: 1, Attempts: 3, Done: 3, Errors: 1, SumTime: 25*ms + 5*ms + 10*ms, Successes: 1, Hedges: 1, Superseded: 1}
 		if got := s.Snapshot(); got != want {
 			t.Errorf("snapshot %+v, want %+v", got, want)
 		}
@@ -93,12 +93,17 @@ func TestLogHedged(t *testing.T) {
 			if e, ok := rec["error"]; ok {
 				s += fmt.Sprintf(" (%v)", e)
 			}
+			for _, k := range []string{"hedged", "superseded"} {
+				if rec[k] == true {
+					s += " " + k
+				}
+			}
 			got = append(got, s)
 		}
 		want := []string{
-			"retry start", "retry attempt 1", "retry attempt 2", "retry attempt end 2 (fail)",
+			"retry start", "retry attempt 1", "retry attempt 2 hedged", "retry attempt end 2 (fail)",
 			"retry scheduled 2 (fail)", "retry attempt 3", "retry attempt end 3",
-			"retry attempt end 1 (context canceled)", "retry done",
+			"retry attempt end 1 (context canceled) superseded", "retry done",
 		}
 		if strings.Join(got, "; ") != strings.Join(want, "; ") {
 			t.Errorf("records:\n got %q\nwant %q", got, want)

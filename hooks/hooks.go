@@ -3,7 +3,9 @@
 //
 // A [Hooks] value is a struct of optional callbacks, in the manner of
 // net/http/httptrace.ClientTrace: a nil field costs nothing, and the retry engine calls
-// the others on the caller's goroutine, in this order for one call:
+// the others one at a time, in this order for one call (on the caller's goroutine for
+// Do; a hedged call, whose attempts overlap, may run them on a goroutine of the engine,
+// still one at a time):
 //
 //	OnStart
 //	for each attempt:
@@ -13,6 +15,11 @@
 //
 // OnGiveup fires for the outcomes Exhausted, Canceled, GaveUp, Permanent and Throttled,
 // OnDeadline for Deadline: every failed call gets exactly one of the two.
+//
+// A hedged call (retry's Hedge) overlaps its attempts: one attempt's OnAttempt may come
+// before another's OnAttemptEnd, each event carries its attempt's Number, OnRetry comes
+// only after a failure (never for a hedge, which Attempt.Hedged marks), and OnDone comes
+// after every attempt's OnAttemptEnd.
 //
 // OnStart and OnAttempt may return a derived context (for example one that carries a
 // span); the engine uses it for the rest of the call or the attempt, so that work done by

@@ -26,16 +26,18 @@ const (
 
 // Attribute keys of the records that Log writes. They are stable.
 const (
-	keyOp       = "op"
-	keyMaxTries = "max_tries"
-	keyDeadline = "deadline"
-	keyAttempt  = "attempt"
-	keyDuration = "duration"
-	keyTimedOut = "timed_out"
-	keyDelay    = "delay"
-	keyError    = "error"
-	keyOutcome  = "outcome"
-	keyAttempts = "attempts"
+	keyOp         = "op"
+	keyMaxTries   = "max_tries"
+	keyDeadline   = "deadline"
+	keyAttempt    = "attempt"
+	keyDuration   = "duration"
+	keyTimedOut   = "timed_out"
+	keyHedged     = "hedged"
+	keySuperseded = "superseded"
+	keyDelay      = "delay"
+	keyError      = "error"
+	keyOutcome    = "outcome"
+	keyAttempts   = "attempts"
 )
 
 // Log returns hooks that write one structured record per event to l, through
@@ -78,6 +80,8 @@ const (
 //	attempt    int       Attempt.Number (attempt, attempt end, timeout, scheduled)
 //	duration   duration  Attempt.Duration (attempt end, timeout) or Result.Duration (OnGiveup, deadline, done)
 //	timed_out  bool      Attempt.TimedOut (attempt end)
+//	hedged     bool      Attempt.Hedged (attempt, when true: a hedge of a slow attempt)
+//	superseded bool      Attempt.Superseded (attempt end, when true: canceled when another attempt ended the call)
 //	delay      duration  the pause before the next attempt (scheduled)
 //	error      error     Attempt.Err or Result.Err, when not nil
 //	outcome    string    Result.Outcome.String() (OnGiveup, deadline, done)
@@ -142,10 +146,14 @@ func (h logHooks) onAttempt(ctx context.Context, a Attempt) context.Context {
 	if !l.Enabled(ctx, slog.LevelDebug) {
 		return nil
 	}
-	as := [3]slog.Attr{slog.String(keyOp, a.Call.Name), slog.Int(keyAttempt, a.Number)}
+	as := [4]slog.Attr{slog.String(keyOp, a.Call.Name), slog.Int(keyAttempt, a.Number)}
 	n := 2
 	if !a.Deadline.IsZero() {
 		as[n] = slog.Time(keyDeadline, a.Deadline)
+		n++
+	}
+	if a.Hedged {
+		as[n] = slog.Bool(keyHedged, true)
 		n++
 	}
 	l.LogAttrs(ctx, slog.LevelDebug, msgAttempt, as[:n]...)
@@ -171,11 +179,15 @@ func (h logHooks) attemptRecord(ctx context.Context, level slog.Level, msg strin
 	if !l.Enabled(ctx, level) {
 		return
 	}
-	as := [5]slog.Attr{slog.String(keyOp, a.Call.Name), slog.Int(keyAttempt, a.Number), value}
+	as := [6]slog.Attr{slog.String(keyOp, a.Call.Name), slog.Int(keyAttempt, a.Number), value}
 	n := 3
 	if timedOut {
 		as[n] = slog.Bool(keyTimedOut, a.TimedOut)
 		n++
+		if a.Superseded {
+			as[n] = slog.Bool(keySuperseded, true)
+			n++
+		}
 	}
 	if a.Err != nil {
 		as[n] = slog.Any(keyError, a.Err)

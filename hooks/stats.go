@@ -16,15 +16,17 @@ import (
 // Hooks to each of them. The zero value is ready to use. A Stats must not be copied
 // after first use.
 type Stats struct {
-	calls     atomic.Int64
-	attempts  atomic.Int64
-	done      atomic.Int64
-	errors    atomic.Int64
-	cancels   atomic.Int64
-	sumTime   atomic.Int64 // nanoseconds
-	successes atomic.Int64
-	giveups   atomic.Int64
-	deadlines atomic.Int64
+	calls      atomic.Int64
+	attempts   atomic.Int64
+	done       atomic.Int64
+	errors     atomic.Int64
+	cancels    atomic.Int64
+	sumTime    atomic.Int64 // nanoseconds
+	successes  atomic.Int64
+	giveups    atomic.Int64
+	deadlines  atomic.Int64
+	hedges     atomic.Int64
+	superseded atomic.Int64
 }
 
 // StatsSnapshot is a copy of the counters of a [Stats]. What increments each field, and
@@ -34,8 +36,8 @@ type Stats struct {
 //   - Attempts: OnAttempt, once per attempt started. Same as aiomisc's attempts.
 //   - Done: OnAttemptEnd, once per attempt ended, whatever its result (a panic of fn
 //     included). Same as aiomisc's done.
-//   - Errors: OnAttemptEnd whose Attempt.Err is not nil, that is every failed attempt,
-//     retryable or not. aiomisc counts only the errors its exceptions filter retries; the
+//   - Errors: OnAttemptEnd whose Attempt.Err is not nil and that was not superseded,
+//     that is every failed attempt, retryable or not. aiomisc counts only the errors its exceptions filter retries; the
 //     hooks cannot see the filter, and an honest count of failures is the more useful
 //     figure. An attempt that returned nil after its timeout fired is a success, not an
 //     error, as it is for the engine.
@@ -46,7 +48,8 @@ type Stats struct {
 //     misses the cancellations that land in a pause.
 //   - SumTime: the sum of Attempt.Duration at OnAttemptEnd and of the delay at OnRetry,
 //     that is the time spent in attempts plus the pauses between them, like aiomisc's
-//     sum_time. A pause is counted in full when it is scheduled, even if a cancellation
+//     sum_time. The attempts of a hedged call overlap, and each adds its own duration,
+//     so SumTime can exceed the calls' wall time. A pause is counted in full when it is scheduled, even if a cancellation
 //     cuts it short; a pause that would have overrun the deadline is never scheduled and
 //     not counted. The sum saturates at the largest Duration (about 292 years) rather
 //     than wrapping around.
@@ -56,6 +59,11 @@ type Stats struct {
 //     GaveUp (the GiveUp predicate said stop) is only one of them. (aiomisc has no such
 //     counter.)
 //   - Deadlines: OnDeadline, calls ended by their deadline. (aiomisc has no such counter.)
+//   - Hedges: OnAttempt whose Attempt.Hedged is set, the attempts a hedging policy
+//     started because the one before was slow (they count in Attempts too).
+//   - Superseded: OnAttemptEnd whose Attempt.Superseded is set, the attempts still in
+//     flight when a hedged call ended, canceled by the engine (they count in Done, not
+//     in Errors: they did not fail, another attempt finished first).
 //
 // A call whose fn panicked counts in Calls, Attempts and Done, and nowhere else: its
 // attempt ended with a nil Attempt.Err (a panic is not an error value), and its outcome
@@ -64,18 +72,20 @@ type Stats struct {
 // Each field is exact, but a snapshot taken while calls are running is not one instant
 // of all counters. It is read in the reverse order of the events, so that, for events
 // in the engine's order, it never shows more of a later event than of the one before
-// it: Errors <= Done <= Attempts, Cancels <= Giveups, and
-// Successes+Giveups+Deadlines <= Calls.
+// it: Errors+Superseded <= Done <= Attempts, Hedges <= Attempts, Cancels <= Giveups,
+// and Successes+Giveups+Deadlines <= Calls.
 type StatsSnapshot struct {
-	Calls     int64
-	Attempts  int64
-	Done      int64
-	Errors    int64
-	Cancels   int64
-	SumTime   time.Duration
-	Successes int64
-	Giveups   int64
-	Deadlines int64
+	Calls      int64
+	Attempts   int64
+	Done       int64
+	Errors     int64
+	Cancels    int64
+	SumTime    time.Duration
+	Successes  int64
+	Giveups    int64
+	Deadlines  int64
+	Hedges     int64
+	Superseded int64
 }
 
 // NewStats returns a new Stats with every counter at zero.
@@ -106,8 +116,10 @@ func (s *Stats) Snapshot() StatsSnapshot {
 	r.Giveups = s.load(&s.giveups)
 	r.Deadlines = s.load(&s.deadlines)
 	r.Errors = s.load(&s.errors)
+	r.Superseded = s.load(&s.superseded)
 	r.Done = s.load(&s.done)
 	r.SumTime = time.Duration(s.load(&s.sumTime))
+	r.Hedges = s.load(&s.hedges)
 	r.Attempts = s.load(&s.attempts)
 	r.Calls = s.load(&s.calls)
 	return r
@@ -149,16 +161,22 @@ func (s *Stats) onStart(_ context.Context, _ Call) context.Context {
 	return nil
 }
 
-func (s *Stats) onAttempt(_ context.Context, _ Attempt) context.Context {
+func (s *Stats) onAttempt(_ context.Context, a Attempt) context.Context {
 	s.attempts.Add(1)
+	if a.Hedged {
+		s.hedges.Add(1) // after attempts: see Snapshot
+	}
 	return nil
 }
 
 func (s *Stats) onAttemptEnd(_ context.Context, a Attempt) {
 	addSaturating(&s.sumTime, a.Duration)
 	s.done.Add(1)
-	if a.Err != nil {
-		s.errors.Add(1) // after done: see Snapshot
+	switch {
+	case a.Superseded:
+		s.superseded.Add(1) // after done: see Snapshot
+	case a.Err != nil:
+		s.errors.Add(1)
 	}
 }
 
