@@ -146,7 +146,9 @@ var workloadHooks = hooks.Hooks{
 			return nil
 		}
 		l.attempts = a.Number
-		l.answers = append(l.answers, l.plan(l.id, a.Number))
+		if l.plan != nil {
+			l.answers = append(l.answers, l.plan(l.id, a.Number))
+		}
 		if a.Hedged {
 			l.hedges++
 		}

@@ -101,6 +101,8 @@ func TestTelemetryQueriesCovered(t *testing.T) {
 		{"sum by (retry_outcome)", `retry_call_duration_seconds_count{retry_outcome!="success"`}, // failures by outcome
 		{`retry_attempt_duration_seconds_count{retry_attempt_outcome="timeout"`},                 // attempt timeouts
 		{"histogram_quantile(0.95, sum by (le) (rate(retry_backoff_duration_seconds_bucket{"},    // p95 backoff
+		{"retry_call_hedges_sum", "retry_call_hedges_count"},                                     // hedges per call
+		{"1 - ", `retry_call_hedges_bucket{le=~"0|0\\.0"`, "retry_call_hedges_count"},            // share that hedged
 	} {
 		found := false
 		for _, p := range Panels {
