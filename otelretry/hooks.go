@@ -55,10 +55,6 @@ type telemetry struct {
 	names cowMap[string, [2]string]  // span names by the formatter's result
 }
 
-// internalSpan is the start option of every span, in a slice made once so that passing
-// it allocates nothing.
-var internalSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
-
 // operation returns the precomputed data of the operation name.
 func (t *telemetry) operation(name string) *operation {
 	if op, ok := t.ops.get(name); ok {
@@ -85,7 +81,16 @@ func (t *telemetry) spanNames(op *operation, c hooks.Call) (call, attempt string
 
 // errorTypeOf returns the error.type of err, from WithErrorType's function or the
 // default.
-func (t *telemetry) errorTypeOf(err error) string {
+//
+// A panic in the error's methods (ErrorType, Unwrap, Timeout, Is) or in WithErrorType's
+// function is recovered and gives ErrorTypeOther: describing an error must not turn a
+// call that returns it into one that panics, nor leave its spans open.
+func (t *telemetry) errorTypeOf(err error) (typ string) {
+	defer func() {
+		if recover() != nil {
+			typ = ErrorTypeOther
+		}
+	}()
 	if t.errorType == nil {
 		return defaultErrorType(err)
 	}
@@ -108,17 +113,37 @@ type callState struct {
 	recording   bool       // span.IsRecording(), asked once
 	attemptName string
 
-	// The latest attempt, from its OnAttempt and OnAttemptEnd until OnRetry, OnDone or the
-	// next OnAttempt finishes it (see finishAttempt).
-	aSpan     trace.Span // nil when no attempt span is open
-	aRec      bool       // aSpan.IsRecording()
-	aEnded    bool       // OnAttemptEnd has filled the fields below
-	aCtx      context.Context
-	aNumber   int
-	aEnd      time.Time // when fn returned: the attempt span's end timestamp
-	aDuration time.Duration
-	aErr      error
-	aTimedOut bool
+	// The latest attempt. It is part of the call's state, not a state of its own, so that
+	// an attempt costs no allocation of otelretry's.
+	att attemptState
+
+	// Room for the call span's closing attributes, when it records: a slice of it passed
+	// to SetAttributes allocates nothing, where a variadic list would.
+	kv *[3]attribute.KeyValue
+}
+
+// recordingCallState is the state of a call whose span records, with the room for the
+// attributes that its spans get at their end. Calls that are not sampled, and calls under
+// a no-op tracer, get the smaller callState alone.
+type recordingCallState struct {
+	callState
+	callKV, attemptKV [3]attribute.KeyValue
+}
+
+// attemptState is what otelretry keeps of an attempt from its OnAttempt and OnAttemptEnd
+// until OnRetry, OnDone or the next OnAttempt finishes it (see finishAttempt).
+type attemptState struct {
+	span     trace.Span // nil when no attempt span is open
+	rec      bool       // span.IsRecording()
+	ended    bool       // OnAttemptEnd has filled the fields below
+	timedOut bool
+	ctx      context.Context
+	number   int
+	end      time.Time // when fn returned: the attempt span's end time
+	duration time.Duration
+	err      error
+
+	kv *[3]attribute.KeyValue // room for the span's closing attributes, as callState.kv
 }
 
 // Value answers the state's own key and passes every other to the call's context.
@@ -139,16 +164,14 @@ func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 	op := t.operation(c.Name)
 	callName, attemptName := t.spanNames(op, c)
 	ctx, span := t.tracer.Start(ctx, callName, internalSpan...)
-	s := &callState{Context: ctx, t: t, op: op, span: span, attemptName: attemptName}
-	if span.IsRecording() {
-		s.recording = true
-		if c.MaxTries > 0 {
-			span.SetAttributes(op.nameAttr, MaxAttemptsKey.Int(c.MaxTries))
-		} else {
-			span.SetAttributes(op.nameAttr)
-		}
+	if !span.IsRecording() {
+		return &callState{Context: ctx, t: t, op: op, span: span, attemptName: attemptName}
 	}
-	return s
+	span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
+	r := &recordingCallState{callState: callState{Context: ctx, t: t, op: op, span: span, recording: true, attemptName: attemptName}}
+	r.kv, r.att.kv = &r.callKV, &r.attemptKV
+	// The context is the embedded callState, so that Value finds it under t's key.
+	return &r.callState
 }
 
 func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Context {
@@ -157,7 +180,7 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 		return nil
 	}
 	// An attempt that no OnRetry finished; retry.Do never leaves one, other drivers might.
-	s.finishAttempt(false, 0, false)
+	s.finishAttempt(&s.att, false, 0, false)
 	if !s.recording {
 		// Under a call span that does not record, an attempt span could not record either
 		// with the parent-based samplers, so none is started: unsampled calls pay for one
@@ -165,9 +188,9 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 		return nil
 	}
 	actx, span := t.tracer.Start(ctx, s.attemptName, internalSpan...)
-	s.aSpan, s.aRec = span, span.IsRecording()
-	if s.aRec {
-		span.SetAttributes(AttemptNumberKey.Int(a.Number))
+	s.att.span, s.att.rec = span, span.IsRecording()
+	if s.att.rec {
+		span.SetAttributes(attemptStartAttrs(a.Number)...)
 	}
 	return actx
 }
@@ -175,21 +198,22 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 // onAttemptEnd only notes how the attempt ended. The attempt span stays open, because
 // what the next event says still belongs on it: OnRetry gives retry.delay, and OnDone may
 // say that fn panicked (OnAttemptEnd sees a panic as a nil error). The span's end
-// timestamp is the end of the attempt all the same (trace.WithTimestamp).
+// timestamp is the end of the attempt all the same (see endAttemptSpan).
 func (t *telemetry) onAttemptEnd(ctx context.Context, a hooks.Attempt) {
 	s := t.state(ctx)
 	if s == nil {
 		return
 	}
-	s.aEnded = true
-	s.aCtx = ctx
-	s.aNumber = a.Number
-	s.aDuration = a.Duration
-	s.aErr = a.Err
-	s.aTimedOut = a.TimedOut
-	s.aEnd = time.Time{}
+	at := &s.att
+	at.ended = true
+	at.ctx = ctx
+	at.number = a.Number
+	at.duration = a.Duration
+	at.err = a.Err
+	at.timedOut = a.TimedOut
+	at.end = time.Time{}
 	if !a.Start.IsZero() {
-		s.aEnd = a.Start.Add(a.Duration)
+		at.end = a.Start.Add(a.Duration)
 	}
 }
 
@@ -198,7 +222,7 @@ func (t *telemetry) onRetry(ctx context.Context, a hooks.Attempt, delay time.Dur
 	if s == nil {
 		return
 	}
-	s.finishAttempt(true, delay, false)
+	s.finishAttempt(&s.att, true, delay, false)
 	if h := t.in.backoffDuration; h.Enabled(ctx) {
 		h.Record(ctx, delay.Seconds(), s.op.backoff...)
 	}
@@ -210,7 +234,7 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 		return
 	}
 	panicked := r.Outcome == hooks.Panicked
-	s.finishAttempt(false, 0, panicked)
+	s.finishAttempt(&s.att, false, 0, panicked)
 
 	fail := failed(r.Outcome)
 	durationOn := t.in.callDuration.Enabled(ctx)
@@ -223,11 +247,13 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 		}
 	}
 	if s.recording {
+		kv := append(s.kv[:0], AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome))
 		if fail {
-			s.span.SetAttributes(AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome), ErrorTypeKey.String(errType))
+			kv = append(kv, ErrorTypeKey.String(errType))
+		}
+		s.span.SetAttributes(kv...)
+		if fail {
 			s.span.SetStatus(codes.Error, errorDescription(r.Err, panicked))
-		} else {
-			s.span.SetAttributes(AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome))
 		}
 	}
 	s.span.End()
@@ -240,10 +266,10 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 	}
 }
 
-// finishAttempt records the latest attempt and ends its span, if there is one. retried
-// and delay come from OnRetry; panicked from OnDone.
-func (s *callState) finishAttempt(retried bool, delay time.Duration, panicked bool) {
-	if !s.aEnded && s.aSpan == nil {
+// finishAttempt records attempt at and ends its span, if there is one. retried and delay
+// come from OnRetry; panicked from OnDone.
+func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Duration, panicked bool) {
+	if !at.ended && at.span == nil {
 		return
 	}
 	t := s.t
@@ -252,17 +278,17 @@ func (s *callState) finishAttempt(retried bool, delay time.Duration, panicked bo
 	switch {
 	case panicked:
 		outcome, errType = AttemptFailure, ErrorTypePanic
-	case s.aErr == nil:
-	case s.aTimedOut:
+	case at.err == nil:
+	case at.timedOut:
 		outcome, errType = AttemptTimeout, ErrorTypeTimeout
 	default:
 		outcome = AttemptFailure
 	}
 	event := retried && !t.attemptSpans && s.recording
 
-	metricOn := s.aEnded && t.in.attemptDuration.Enabled(s.aCtx)
-	if outcome == AttemptFailure && errType == "" && (metricOn || s.aRec || event) {
-		errType = t.errorTypeOf(s.aErr)
+	metricOn := at.ended && t.in.attemptDuration.Enabled(at.ctx)
+	if outcome == AttemptFailure && errType == "" && (metricOn || at.rec || event) {
+		errType = t.errorTypeOf(at.err)
 	}
 
 	if metricOn {
@@ -275,61 +301,81 @@ func (s *callState) finishAttempt(retried bool, delay time.Duration, panicked bo
 		default:
 			opts = s.op.attemptFailedOptions(t.in, errType)
 		}
-		t.in.attemptDuration.Record(s.aCtx, s.aDuration.Seconds(), opts...)
+		t.in.attemptDuration.Record(at.ctx, at.duration.Seconds(), opts...)
 	}
 
-	if span := s.aSpan; span != nil {
-		s.aSpan = nil
-		if s.aRec {
-			if s.aTimedOut || retried || outcome != AttemptSuccess {
-				var kv [3]attribute.KeyValue
-				n := 0
-				if s.aTimedOut {
-					kv[n] = AttemptTimedOutKey.Bool(true)
-					n++
-				}
-				if retried {
-					kv[n] = DelayKey.Float64(delay.Seconds())
-					n++
-				}
-				if outcome != AttemptSuccess {
-					kv[n] = ErrorTypeKey.String(errType)
-					n++
-				}
-				span.SetAttributes(kv[:n]...)
+	if span := at.span; span != nil {
+		at.span = nil
+		if at.rec {
+			kv := at.kv[:0]
+			if at.timedOut {
+				kv = append(kv, AttemptTimedOutKey.Bool(true))
+			}
+			if retried {
+				kv = append(kv, DelayKey.Float64(delay.Seconds()))
 			}
 			if outcome != AttemptSuccess {
-				span.SetStatus(codes.Error, errorDescription(s.aErr, panicked))
+				kv = append(kv, ErrorTypeKey.String(errType))
 			}
-			if s.aEnded && !s.aEnd.IsZero() {
-				span.End(trace.WithTimestamp(s.aEnd))
-			} else {
-				span.End()
+			if len(kv) > 0 {
+				span.SetAttributes(kv...)
 			}
+			if outcome != AttemptSuccess {
+				span.SetStatus(codes.Error, errorDescription(at.err, panicked))
+			}
+			endAttemptSpan(span, at)
 		} else {
 			span.End()
 		}
 	}
 
 	if event {
-		attrs := []attribute.KeyValue{AttemptNumberKey.Int(s.aNumber), DelayKey.Float64(delay.Seconds())}
+		kv := append(s.kv[:0], AttemptNumberKey.Int(at.number), DelayKey.Float64(delay.Seconds()))
 		if outcome != AttemptSuccess {
-			attrs = append(attrs, ErrorTypeKey.String(errType))
+			kv = append(kv, ErrorTypeKey.String(errType))
 		}
-		s.span.AddEvent(BackoffEventName, trace.WithAttributes(attrs...))
+		s.span.AddEvent(BackoffEventName, trace.WithAttributes(kv...))
 	}
 
-	s.aEnded, s.aErr, s.aCtx = false, nil, nil
+	at.ended, at.err, at.ctx = false, nil, nil
+}
+
+// endSlack is how late an attempt span may be ended with the tracer's own clock rather
+// than an explicit end time.
+const endSlack = time.Microsecond
+
+// endAttemptSpan ends the recording span of attempt at at the attempt's end. When that
+// end is now, to within endSlack (the usual case: nothing slow ran since fn returned),
+// the tracer reads the clock itself, as it does for hand-written spans ended right after
+// the work; otherwise the end time is given explicitly, which costs the tracer two
+// allocations.
+func endAttemptSpan(span trace.Span, at *attemptState) {
+	if at.ended && !at.end.IsZero() {
+		if late := time.Since(at.end); late < 0 || late > endSlack {
+			span.End(trace.WithTimestamp(at.end))
+			return
+		}
+	}
+	span.End()
 }
 
 // errorDescription is the status description of a failed span: the error's message, or
 // "panic" when fn panicked.
-func errorDescription(err error, panicked bool) string {
+func errorDescription(err error, panicked bool) (desc string) {
 	if panicked {
 		return "panic"
 	}
 	if err == nil {
 		return ""
 	}
+	defer func() {
+		if recover() != nil {
+			desc = errorMethodPanicked
+		}
+	}()
 	return err.Error()
 }
+
+// errorMethodPanicked is the status description of a span whose error panicked when
+// asked for its message.
+const errorMethodPanicked = "(error message unavailable: its Error method panicked)"

@@ -219,8 +219,9 @@ type operation struct {
 	attemptTimeout recordOptions
 	backoff        recordOptions
 
-	callFailed    cowMap[callKey, recordOptions] // retry.call.duration of failed calls
-	attemptFailed cowMap[string, recordOptions]  // retry.attempt.duration of failed attempts, by error.type
+	callStart     cowMap[int, []attribute.KeyValue] // the call span's start attributes, by attempt limit
+	callFailed    cowMap[callKey, recordOptions]    // retry.call.duration of failed calls
+	attemptFailed cowMap[string, recordOptions]     // retry.attempt.duration of failed attempts, by error.type
 }
 
 func newOperation(name string, static []attribute.KeyValue) *operation {
