@@ -117,8 +117,9 @@ type callState struct {
 	// an attempt costs no allocation of otelretry's.
 	att attemptState
 
-	// Room for the call span's closing attributes, when it records: a slice of it passed
-	// to SetAttributes allocates nothing, where a variadic list would.
+	// Room for the closing attributes of the call's spans, when the call span records: a
+	// slice of it passed to SetAttributes allocates nothing, where a variadic list would.
+	// The events of a call come one after the other, so its spans can share it.
 	kv *[3]attribute.KeyValue
 }
 
@@ -127,7 +128,7 @@ type callState struct {
 // a no-op tracer, get the smaller callState alone.
 type recordingCallState struct {
 	callState
-	callKV, attemptKV [3]attribute.KeyValue
+	kv [3]attribute.KeyValue
 }
 
 // attemptState is what otelretry keeps of an attempt from its OnAttempt and OnAttemptEnd
@@ -142,8 +143,6 @@ type attemptState struct {
 	end      time.Time // when fn returned: the attempt span's end time
 	duration time.Duration
 	err      error
-
-	kv *[3]attribute.KeyValue // room for the span's closing attributes, as callState.kv
 }
 
 // Value answers the state's own key and passes every other to the call's context.
@@ -169,7 +168,7 @@ func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 	}
 	span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
 	r := &recordingCallState{callState: callState{Context: ctx, t: t, op: op, span: span, recording: true, attemptName: attemptName}}
-	r.kv, r.att.kv = &r.callKV, &r.attemptKV
+	r.callState.kv = &r.kv
 	// The context is the embedded callState, so that Value finds it under t's key.
 	return &r.callState
 }
@@ -307,7 +306,7 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 	if span := at.span; span != nil {
 		at.span = nil
 		if at.rec {
-			kv := at.kv[:0]
+			kv := s.kv[:0]
 			if at.timedOut {
 				kv = append(kv, AttemptTimedOutKey.Bool(true))
 			}
