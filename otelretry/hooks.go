@@ -117,18 +117,19 @@ type callState struct {
 	// an attempt costs no allocation of otelretry's.
 	att attemptState
 
-	// Room for the closing attributes of the call's spans, when the call span records: a
-	// slice of it passed to SetAttributes allocates nothing, where a variadic list would.
-	// The events of a call come one after the other, so its spans can share it.
+	// Room for the closing attributes of the call's spans that are not made once (see
+	// callEndAttrs), made when first needed: a slice of it passed to SetAttributes
+	// allocates nothing, where a variadic list would allocate at each span. The events of
+	// a call come one after the other, so its spans can share it.
 	kv *[3]attribute.KeyValue
 }
 
-// recordingCallState is the state of a call whose span records, with the room for the
-// attributes that its spans get at their end. Calls that are not sampled, and calls under
-// a no-op tracer, get the smaller callState alone.
-type recordingCallState struct {
-	callState
-	kv [3]attribute.KeyValue
+// room returns s.kv, emptied.
+func (s *callState) room() []attribute.KeyValue {
+	if s.kv == nil {
+		s.kv = new([3]attribute.KeyValue)
+	}
+	return s.kv[:0]
 }
 
 // attemptState is what otelretry keeps of an attempt from its OnAttempt and OnAttemptEnd
@@ -167,10 +168,7 @@ func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 		return &callState{Context: ctx, t: t, op: op, span: span, attemptName: attemptName}
 	}
 	span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
-	r := &recordingCallState{callState: callState{Context: ctx, t: t, op: op, span: span, recording: true, attemptName: attemptName}}
-	r.callState.kv = &r.kv
-	// The context is the embedded callState, so that Value finds it under t's key.
-	return &r.callState
+	return &callState{Context: ctx, t: t, op: op, span: span, recording: true, attemptName: attemptName}
 }
 
 func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Context {
@@ -246,13 +244,11 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 		}
 	}
 	if s.recording {
-		kv := append(s.kv[:0], AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome))
 		if fail {
-			kv = append(kv, ErrorTypeKey.String(errType))
-		}
-		s.span.SetAttributes(kv...)
-		if fail {
+			s.span.SetAttributes(append(s.room(), AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome), ErrorTypeKey.String(errType))...)
 			s.span.SetStatus(codes.Error, errorDescription(r.Err, panicked))
+		} else {
+			s.span.SetAttributes(callEndAttrs(r.Attempts, r.Outcome)...)
 		}
 	}
 	s.span.End()
@@ -306,17 +302,18 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 	if span := at.span; span != nil {
 		at.span = nil
 		if at.rec {
-			kv := s.kv[:0]
-			if at.timedOut {
-				kv = append(kv, AttemptTimedOutKey.Bool(true))
-			}
-			if retried {
-				kv = append(kv, DelayKey.Float64(delay.Seconds()))
-			}
-			if outcome != AttemptSuccess {
-				kv = append(kv, ErrorTypeKey.String(errType))
-			}
-			if len(kv) > 0 {
+			// A first-try success gets none of these, and needs no room.
+			if at.timedOut || retried || outcome != AttemptSuccess {
+				kv := s.room()
+				if at.timedOut {
+					kv = append(kv, AttemptTimedOutKey.Bool(true))
+				}
+				if retried {
+					kv = append(kv, DelayKey.Float64(delay.Seconds()))
+				}
+				if outcome != AttemptSuccess {
+					kv = append(kv, ErrorTypeKey.String(errType))
+				}
 				span.SetAttributes(kv...)
 			}
 			if outcome != AttemptSuccess {
@@ -329,7 +326,7 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 	}
 
 	if event {
-		kv := append(s.kv[:0], AttemptNumberKey.Int(at.number), DelayKey.Float64(delay.Seconds()))
+		kv := append(s.room(), AttemptNumberKey.Int(at.number), DelayKey.Float64(delay.Seconds()))
 		if outcome != AttemptSuccess {
 			kv = append(kv, ErrorTypeKey.String(errType))
 		}
