@@ -51,8 +51,8 @@ type telemetry struct {
 	errorType    func(error) string
 	static       []attribute.KeyValue
 
-	ops   cowMap[string, *operation] // by Call.Name
-	names cowMap[string, [2]string]  // span names by the formatter's result
+	ops   cowMap[string, *operation]   // by Call.Name
+	names cowMap[string, *spanNameSet] // span names by the formatter's result
 }
 
 // operation returns the precomputed data of the operation name.
@@ -64,19 +64,15 @@ func (t *telemetry) operation(name string) *operation {
 }
 
 // spanNames returns the call and attempt span names of a call.
-func (t *telemetry) spanNames(op *operation, c hooks.Call) (call, attempt string) {
+func (t *telemetry) spanNames(op *operation, c hooks.Call) *spanNameSet {
 	if t.spanName == nil {
-		return op.callName, op.attemptNm
+		return &op.names
 	}
 	name := t.spanName(c)
 	if n, ok := t.names.get(name); ok {
-		return n[0], n[1]
+		return n
 	}
-	n := t.names.getOrAdd(name, maxOperations, func() [2]string {
-		call, attempt := spanNames(name)
-		return [2]string{call, attempt}
-	})
-	return n[0], n[1]
+	return t.names.getOrAdd(name, maxOperations, func() *spanNameSet { return newSpanNameSet(name) })
 }
 
 // errorTypeOf returns the error.type of err, from WithErrorType's function or the
@@ -107,11 +103,11 @@ func (t *telemetry) errorTypeOf(err error) (typ string) {
 type callState struct {
 	context.Context // the caller's context, carrying the call span
 
-	t           *telemetry
-	op          *operation
-	span        trace.Span // the call span
-	recording   bool       // span.IsRecording(), asked once
-	attemptName string
+	t         *telemetry
+	op        *operation
+	span      trace.Span // the call span
+	recording bool       // span.IsRecording(), asked once
+	names     *spanNameSet
 
 	// The latest attempt. It is part of the call's state, not a state of its own, so that
 	// an attempt costs no allocation of otelretry's.
@@ -136,14 +132,14 @@ func (s *callState) room() []attribute.KeyValue {
 // until OnRetry, OnDone or the next OnAttempt finishes it (see finishAttempt).
 type attemptState struct {
 	span     trace.Span // nil when no attempt span is open
-	rec      bool       // span.IsRecording()
-	ended    bool       // OnAttemptEnd has filled the fields below
-	timedOut bool
 	ctx      context.Context
-	number   int
 	end      time.Time // when fn returned: the attempt span's end time
 	duration time.Duration
 	err      error
+	number   int32 // with the flags, in one word of the state
+	rec      bool  // span.IsRecording()
+	ended    bool  // OnAttemptEnd has filled the fields above
+	timedOut bool
 }
 
 // Value answers the state's own key and passes every other to the call's context.
@@ -162,13 +158,13 @@ func (t *telemetry) state(ctx context.Context) *callState {
 
 func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 	op := t.operation(c.Name)
-	callName, attemptName := t.spanNames(op, c)
-	ctx, span := t.tracer.Start(ctx, callName, internalSpan...)
+	names := t.spanNames(op, c)
+	ctx, span := t.tracer.Start(ctx, names.call, internalSpan...)
 	if !span.IsRecording() {
-		return &callState{Context: ctx, t: t, op: op, span: span, attemptName: attemptName}
+		return &callState{Context: ctx, t: t, op: op, span: span, names: names}
 	}
 	span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
-	return &callState{Context: ctx, t: t, op: op, span: span, recording: true, attemptName: attemptName}
+	return &callState{Context: ctx, t: t, op: op, span: span, recording: true, names: names}
 }
 
 func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Context {
@@ -184,7 +180,7 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 		// span, not one per attempt.
 		return nil
 	}
-	actx, span := t.tracer.Start(ctx, s.attemptName, internalSpan...)
+	actx, span := t.tracer.Start(ctx, s.names.attempt, internalSpan...)
 	s.att.span, s.att.rec = span, span.IsRecording()
 	if s.att.rec {
 		span.SetAttributes(attemptStartAttrs(a.Number)...)
@@ -204,7 +200,7 @@ func (t *telemetry) onAttemptEnd(ctx context.Context, a hooks.Attempt) {
 	at := &s.att
 	at.ended = true
 	at.ctx = ctx
-	at.number = a.Number
+	at.number = int32(a.Number)
 	at.duration = a.Duration
 	at.err = a.Err
 	at.timedOut = a.TimedOut
@@ -326,7 +322,7 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 	}
 
 	if event {
-		kv := append(s.room(), AttemptNumberKey.Int(at.number), DelayKey.Float64(delay.Seconds()))
+		kv := append(s.room(), AttemptNumberKey.Int(int(at.number)), DelayKey.Float64(delay.Seconds()))
 		if outcome != AttemptSuccess {
 			kv = append(kv, ErrorTypeKey.String(errType))
 		}

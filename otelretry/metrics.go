@@ -207,9 +207,8 @@ type callKey struct {
 // operation holds what is precomputed for one operation name: its span names and the
 // record options of its data points.
 type operation struct {
-	nameAttr  attribute.KeyValue
-	callName  string // the call span's default name
-	attemptNm string // the attempt span's default name
+	nameAttr attribute.KeyValue
+	names    spanNameSet // the default span names
 
 	static []attribute.KeyValue // WithMetricAttributes
 
@@ -226,7 +225,7 @@ type operation struct {
 
 func newOperation(name string, static []attribute.KeyValue) *operation {
 	op := &operation{nameAttr: OperationNameKey.String(name), static: static}
-	op.callName, op.attemptNm = spanNames(name)
+	op.names = *newSpanNameSet(name)
 	for i := range numOutcomes {
 		o := hooks.Outcome(i)
 		op.callAttempts[i] = newRecordOptions(static, op.nameAttr, outcomeAttrs[i])
@@ -240,12 +239,15 @@ func newOperation(name string, static []attribute.KeyValue) *operation {
 	return op
 }
 
-// spanNames returns the call and attempt span names for a formatted name.
-func spanNames(name string) (call, attempt string) {
+// spanNameSet is the names of a call's spans.
+type spanNameSet struct{ call, attempt string }
+
+// newSpanNameSet returns the span names for a formatted name.
+func newSpanNameSet(name string) *spanNameSet {
 	if name == "" {
-		return "retry", "attempt"
+		return &spanNameSet{"retry", "attempt"}
 	}
-	return "retry " + name, "attempt " + name
+	return &spanNameSet{"retry " + name, "attempt " + name}
 }
 
 // callAttemptsOptions returns the record options of retry.call.attempts.
