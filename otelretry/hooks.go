@@ -98,8 +98,13 @@ func (t *telemetry) errorTypeOf(err error) (typ string) {
 
 // callState is the state of one observed call. It is itself the context that OnStart
 // returns (the caller's context with the call span, plus this state under the key of its
-// telemetry), so the call needs one allocation beyond the tracer's, and one Hooks value
-// serves any number of concurrent calls with no shared mutable state.
+// telemetry), so the call needs one allocation beyond the tracer's (two when a sampled
+// call has a failed attempt or fails: see kv), and one Hooks value serves any number of
+// concurrent calls with no shared mutable state.
+//
+// The events of one call come one after the other, so the state needs no lock. Its
+// attempt is a field of its own type, so that a driver running attempts side by side
+// can keep one per open attempt.
 type callState struct {
 	context.Context // the caller's context, carrying the call span
 
