@@ -344,8 +344,8 @@ const endSlack = time.Microsecond
 // endAttemptSpan ends the recording span of attempt at at the attempt's end. When that
 // end is now, to within endSlack (the usual case: nothing slow ran since fn returned),
 // the tracer reads the clock itself, as it does for hand-written spans ended right after
-// the work; otherwise the end time is given explicitly, which costs the tracer two
-// allocations.
+// the work; otherwise the end time is given explicitly, which costs two allocations (the
+// option and the list that holds it).
 func endAttemptSpan(span trace.Span, at *attemptState) {
 	if at.ended && !at.end.IsZero() {
 		if late := time.Since(at.end); late < 0 || late > endSlack {
