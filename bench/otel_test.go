@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -200,10 +201,11 @@ func (h *hand) do(ctx context.Context, fn func(context.Context) error) error {
 }
 
 // BenchmarkD_OtelPaired runs each otelretry row of scenario D and its hand-written twin
-// in alternating batches of 256 calls, and reports each one's time per call, their ratio
-// (otelretry over by hand) and each one's allocations per call: on a machine shared with
-// other work both sides then see the same load, which the separate rows of BenchmarkD_Hooks
-// only approach.
+// in alternating rounds of 32 calls, and reports the median over the rounds of the ratio
+// of their times (otelretry over by hand), each one's median time per call, and each
+// one's allocations per call. On a machine shared with other work both sides of a round
+// see the same load, and the median drops the rounds that a preemption hit, which the
+// separate rows of BenchmarkD_Hooks cannot.
 func BenchmarkD_OtelPaired(b *testing.B) {
 	pairs := []struct {
 		name       string
@@ -215,38 +217,33 @@ func BenchmarkD_OtelPaired(b *testing.B) {
 	for _, p := range pairs {
 		b.Run("providers="+p.name, func(b *testing.B) {
 			sides := [2]struct {
-				w     work
-				op    func() error
-				check func(testing.TB, int)
-				time  time.Duration
+				w      work
+				op     func() error
+				check  func(testing.TB, int)
+				rounds []time.Duration
+				allocs float64
 			}{}
 			for i, build := range []func(testing.TB) (binder, func(testing.TB, int)){p.otel, p.hand} {
 				s := &sides[i]
 				var bind binder
 				bind, s.check = build(b)
 				s.op = bind(context.Background(), s.w.attemptFor(scenarioA))
+				// Exact counts, outside the timed loop; these calls count for the checks below.
+				s.allocs = testing.AllocsPerRun(100, func() { s.w.call(s.op) })
 			}
-			// Exact counts, outside the timed loop; the calls count for the checks below.
-			allocs := [2]float64{}
-			for i := range sides {
-				s := &sides[i]
-				allocs[i] = testing.AllocsPerRun(100, func() { s.w.call(s.op) })
-			}
-			const batch = 256
+			const batch = 32
 			b.ReportAllocs()
-			calls := 0
-			for b.Loop() {
+			for round := 0; b.Loop(); round++ {
 				// Each side goes first in every other round, so that neither always runs
 				// on the caches the other left.
 				for j := range sides {
-					s := &sides[(j+calls/batch)%2]
+					s := &sides[(j+round)%2]
 					t0 := time.Now()
 					for range batch {
 						s.w.call(s.op)
 					}
-					s.time += time.Since(t0)
+					s.rounds = append(s.rounds, time.Since(t0))
 				}
-				calls += batch
 			}
 			for i := range sides {
 				s := &sides[i]
@@ -255,12 +252,22 @@ func BenchmarkD_OtelPaired(b *testing.B) {
 					s.check(b, s.w.calls)
 				}
 			}
-			otel, hand := sides[0].time, sides[1].time
-			b.ReportMetric(float64(otel.Nanoseconds())/float64(calls), "otelretry-ns/call")
-			b.ReportMetric(float64(hand.Nanoseconds())/float64(calls), "by-hand-ns/call")
-			b.ReportMetric(float64(otel)/float64(hand), "ratio")
-			b.ReportMetric(allocs[0], "otelretry-allocs/call")
-			b.ReportMetric(allocs[1], "by-hand-allocs/call")
+			otel, hand := sides[0].rounds, sides[1].rounds
+			ratios := make([]float64, len(otel))
+			for i := range otel {
+				ratios[i] = float64(otel[i]) / float64(hand[i])
+			}
+			b.ReportMetric(medianOf(ratios), "ratio")
+			b.ReportMetric(float64(medianOf(otel))/batch, "otelretry-ns/call")
+			b.ReportMetric(float64(medianOf(hand))/batch, "by-hand-ns/call")
+			b.ReportMetric(sides[0].allocs, "otelretry-allocs/call")
+			b.ReportMetric(sides[1].allocs, "by-hand-allocs/call")
 		})
 	}
+}
+
+// medianOf returns the median of xs, which it sorts.
+func medianOf[T float64 | time.Duration](xs []T) T {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // Hooks returns lifecycle hooks that turn every call of the policies they are given to
@@ -29,6 +30,9 @@ func Hooks(opts ...Option) hooks.Hooks {
 		errorType:    cfg.errorType,
 		static:       cfg.metricAttrs,
 	}
+	if _, ok := cfg.tracerProvider.(tracenoop.TracerProvider); ok && t.in.noop() {
+		return noopHooks(t.tracer)
+	}
 	h := hooks.Hooks{
 		OnStart:      t.onStart,
 		OnAttemptEnd: t.onAttemptEnd,
@@ -39,6 +43,23 @@ func Hooks(opts ...Option) hooks.Hooks {
 		h.OnAttempt = t.onAttempt
 	}
 	return h
+}
+
+// noopHooks are the hooks for the OpenTelemetry API's no-op providers (trace/noop and
+// metric/noop): nothing can be recorded and a no-op span needs no End, so they keep no
+// state and do no work. The call span is still started, so that fn sees in its context
+// what it would see under any other tracer.
+func noopHooks(tracer trace.Tracer) hooks.Hooks {
+	return hooks.Hooks{
+		OnStart: func(ctx context.Context, _ hooks.Call) context.Context {
+			ctx, _ = tracer.Start(ctx, "retry", internalSpan...)
+			return ctx
+		},
+		// Not nil, for drivers that call every event without checking.
+		OnAttemptEnd: func(context.Context, hooks.Attempt) {},
+		OnRetry:      func(context.Context, hooks.Attempt, time.Duration) {},
+		OnDone:       func(context.Context, hooks.Result) {},
+	}
 }
 
 // telemetry is what one Hooks call set up; it is shared by all the calls it observes and

@@ -92,6 +92,16 @@ func newInstruments(mp metric.MeterProvider) *instruments {
 	return in
 }
 
+// noop reports whether the instruments are all the OpenTelemetry API's no-op ones, which
+// never record.
+func (in *instruments) noop() bool {
+	_, a := in.callDuration.(noop.Float64Histogram)
+	_, b := in.callAttempts.(noop.Int64Histogram)
+	_, c := in.attemptDuration.(noop.Float64Histogram)
+	_, d := in.backoffDuration.(noop.Float64Histogram)
+	return a && b && c && d
+}
+
 // limiter admits at most maxErrorTypes distinct values; it is consulted only when a
 // record option cache misses, so its mutex is off the hot path.
 type limiter struct {
