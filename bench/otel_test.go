@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -113,20 +114,22 @@ func (*dropProcessor) Shutdown(context.Context) error                  { return 
 func (*dropProcessor) ForceFlush(context.Context) error                { return nil }
 
 // hand is the hand-written OpenTelemetry baseline of scenario D: one attempt of fn
-// wrapped in what otelretry records for it, done directly. The OpenTelemetry calls are
-// otelretry's for a first-try success: a call span and an attempt span (internal, their
-// attributes set when recording, the attempt span ended at the time fn returned), then
-// three histogram records, retry.attempt.duration, retry.call.duration and
-// retry.call.attempts, with attribute sets computed once. It reads the clock twice, as
-// the retry engine does for a call with hooks. The instruments are made the way otelretry
-// makes them, with the same names, units and bucket advice, so that the SDK aggregates
-// the same way.
+// wrapped in what otelretry records for a first-try success, done directly and the lean
+// way a careful engineer would write it. A call span and an attempt span (internal,
+// their attributes known at start passed as start options made once, the call's
+// closing attributes in a slice made once), the attempt span ended right after fn
+// returned with no end-time option, since its end is now; then three histogram records,
+// retry.attempt.duration, retry.call.duration and retry.call.attempts, with attribute
+// sets computed once. It reads the clock twice, as the retry engine does for a call with
+// hooks. The instruments are made the way otelretry makes them, with the same names,
+// units and bucket advice, so that the SDK aggregates the same way.
 type hand struct {
 	tracer                        trace.Tracer
 	callDuration, attemptDuration metric.Float64Histogram
 	callAttempts                  metric.Int64Histogram
 
-	name                     attribute.KeyValue
+	callStart, attemptStart  []trace.SpanStartOption
+	callOKEnd, callFailedEnd []attribute.KeyValue
 	callOK, callFailed       []metric.RecordOption
 	attemptOK, attemptFailed []metric.RecordOption
 }
@@ -134,10 +137,10 @@ type hand struct {
 var (
 	durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
 	attemptsBuckets = []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
-	internalSpan    = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 )
 
 func newHand(tp trace.TracerProvider, mp metric.MeterProvider) *hand {
+	const number = 1 // the attempt's number, and the call's attempt count
 	m := mp.Meter("bench/hand")
 	h := &hand{tracer: tp.Tracer("bench/hand")}
 	// Errors cannot happen with these arguments; a nil instrument would fail the run.
@@ -149,10 +152,17 @@ func newHand(tp trace.TracerProvider, mp metric.MeterProvider) *hand {
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
 
 	name := otelretry.OperationNameKey.String(opName)
+	h.callStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(name, otelretry.MaxAttemptsKey.Int(maxTries))}
+	h.attemptStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(otelretry.AttemptNumberKey.Int(number))}
+	h.callOKEnd = []attribute.KeyValue{otelretry.AttemptCountKey.Int(number), otelretry.OutcomeKey.String("success")}
+	h.callFailedEnd = []attribute.KeyValue{otelretry.AttemptCountKey.Int(number), otelretry.OutcomeKey.String("exhausted"),
+		otelretry.ErrorTypeKey.String(otelretry.ErrorTypeOther)}
+
 	set := func(kvs ...attribute.KeyValue) []metric.RecordOption {
 		return []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
 	}
-	h.name = name
 	h.callOK = set(name, otelretry.OutcomeKey.String("success"))
 	h.callFailed = set(name, otelretry.OutcomeKey.String("exhausted"), otelretry.ErrorTypeKey.String(otelretry.ErrorTypeOther))
 	h.attemptOK = set(name, otelretry.AttemptOutcomeKey.String(otelretry.AttemptSuccess))
@@ -164,36 +174,100 @@ func (h *hand) bind(ctx context.Context, attempt func(context.Context) error) fu
 	return func() error { return h.do(ctx, attempt) }
 }
 
-// do makes one traced and measured attempt of fn. Span attributes are written inline,
-// as hand-written instrumentation does (their values vary from call to call in general);
-// metric attribute sets are computed once.
+// do makes one traced and measured attempt of fn.
 func (h *hand) do(ctx context.Context, fn func(context.Context) error) error {
-	const number = 1 // the attempt's number, and the call's attempt count
 	start := time.Now()
-	ctx, call := h.tracer.Start(ctx, "retry "+opName, internalSpan...)
-	if call.IsRecording() {
-		call.SetAttributes(h.name, otelretry.MaxAttemptsKey.Int(maxTries))
-	}
-	actx, span := h.tracer.Start(ctx, "attempt "+opName, internalSpan...)
-	if span.IsRecording() {
-		span.SetAttributes(otelretry.AttemptNumberKey.Int(number))
-	}
+	ctx, call := h.tracer.Start(ctx, "retry "+opName, h.callStart...)
+	actx, span := h.tracer.Start(ctx, "attempt "+opName, h.attemptStart...)
 	err := fn(actx)
 	end := time.Now()
 
-	attemptOpts, callOpts, outcome := h.attemptOK, h.callOK, "success"
+	attemptOpts, callOpts, callEnd := h.attemptOK, h.callOK, h.callOKEnd
 	if err != nil {
-		attemptOpts, callOpts, outcome = h.attemptFailed, h.callFailed, "exhausted"
+		attemptOpts, callOpts, callEnd = h.attemptFailed, h.callFailed, h.callFailedEnd
+		span.SetAttributes(callEnd[2]) // error.type
 		span.SetStatus(codes.Error, err.Error())
-		call.SetStatus(codes.Error, err.Error())
 	}
+	span.End()
 	h.attemptDuration.Record(ctx, end.Sub(start).Seconds(), attemptOpts...)
-	span.End(trace.WithTimestamp(end))
-	if call.IsRecording() {
-		call.SetAttributes(otelretry.AttemptCountKey.Int(number), otelretry.OutcomeKey.String(outcome))
+	call.SetAttributes(callEnd...)
+	if err != nil {
+		call.SetStatus(codes.Error, err.Error())
 	}
 	call.End()
 	h.callDuration.Record(ctx, end.Sub(start).Seconds(), callOpts...)
 	h.callAttempts.Record(ctx, 1, callOpts...)
 	return err
+}
+
+// BenchmarkD_OtelPaired runs each otelretry row of scenario D and its hand-written twin
+// in alternating rounds of 32 calls, and reports the median over the rounds of the ratio
+// of their times (otelretry over by hand), each one's median time per call, and each
+// one's allocations per call. On a machine shared with other work both sides of a round
+// see the same load, and the median drops the rounds that a preemption hit, which the
+// separate rows of BenchmarkD_Hooks cannot.
+func BenchmarkD_OtelPaired(b *testing.B) {
+	pairs := []struct {
+		name       string
+		otel, hand func(testing.TB) (binder, func(testing.TB, int))
+	}{
+		{"noop", otelretryNoop, handNoop},
+		{"sdk", otelretrySDK, handSDK},
+	}
+	for _, p := range pairs {
+		b.Run("providers="+p.name, func(b *testing.B) {
+			sides := [2]struct {
+				w      work
+				op     func() error
+				check  func(testing.TB, int)
+				rounds []time.Duration
+				allocs float64
+			}{}
+			for i, build := range []func(testing.TB) (binder, func(testing.TB, int)){p.otel, p.hand} {
+				s := &sides[i]
+				var bind binder
+				bind, s.check = build(b)
+				s.op = bind(context.Background(), s.w.attemptFor(scenarioA))
+				// Exact counts, outside the timed loop; these calls count for the checks below.
+				s.allocs = testing.AllocsPerRun(100, func() { s.w.call(s.op) })
+			}
+			const batch = 32
+			b.ReportAllocs()
+			for round := 0; b.Loop(); round++ {
+				// Each side goes first in every other round, so that neither always runs
+				// on the caches the other left.
+				for j := range sides {
+					s := &sides[(j+round)%2]
+					t0 := time.Now()
+					for range batch {
+						s.w.call(s.op)
+					}
+					s.rounds = append(s.rounds, time.Since(t0))
+				}
+			}
+			for i := range sides {
+				s := &sides[i]
+				s.w.verify(b, scenarioA, s.w.calls, time.Time{}, time.Time{})
+				if s.check != nil {
+					s.check(b, s.w.calls)
+				}
+			}
+			otel, hand := sides[0].rounds, sides[1].rounds
+			ratios := make([]float64, len(otel))
+			for i := range otel {
+				ratios[i] = float64(otel[i]) / float64(hand[i])
+			}
+			b.ReportMetric(medianOf(ratios), "ratio")
+			b.ReportMetric(float64(medianOf(otel))/batch, "otelretry-ns/call")
+			b.ReportMetric(float64(medianOf(hand))/batch, "by-hand-ns/call")
+			b.ReportMetric(sides[0].allocs, "otelretry-allocs/call")
+			b.ReportMetric(sides[1].allocs, "by-hand-allocs/call")
+		})
+	}
+}
+
+// medianOf returns the median of xs, which it sorts.
+func medianOf[T float64 | time.Duration](xs []T) T {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

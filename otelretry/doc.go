@@ -63,4 +63,15 @@
 // See [WithErrorType] for the default: *retry.Error gives its outcome ("exhausted",
 // "deadline", ...) through its ErrorType method, an attempt whose own timeout fired gives
 // "timeout", other errors their type name.
+//
+// # Errors whose methods panic
+//
+// To describe an error otelretry calls its methods: Error for a span's status
+// description; ErrorType, Unwrap, Timeout and Is (through errors.Is) for the default
+// error.type; and the WithErrorType function, if any. A panic in any of them is
+// recovered, as fmt recovers a panic in an Error method: the description becomes
+// "(error message unavailable: its Error method panicked)", the error.type "_OTHER",
+// every span is ended as usual, and the call goes on and returns what it would without
+// otelretry. A panic of fn is not otelretry's to recover: it goes on to the caller once
+// the spans are ended, as described above.
 package otelretry

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // Hooks returns lifecycle hooks that turn every call of the policies they are given to
@@ -29,6 +30,9 @@ func Hooks(opts ...Option) hooks.Hooks {
 		errorType:    cfg.errorType,
 		static:       cfg.metricAttrs,
 	}
+	if _, ok := cfg.tracerProvider.(tracenoop.TracerProvider); ok && t.in.noop() {
+		return noopHooks(t.tracer)
+	}
 	h := hooks.Hooks{
 		OnStart:      t.onStart,
 		OnAttemptEnd: t.onAttemptEnd,
@@ -41,6 +45,23 @@ func Hooks(opts ...Option) hooks.Hooks {
 	return h
 }
 
+// noopHooks are the hooks for the OpenTelemetry API's no-op providers (trace/noop and
+// metric/noop): nothing can be recorded and a no-op span needs no End, so they keep no
+// state and do no work. The call span is still started, so that fn sees in its context
+// what it would see under any other tracer.
+func noopHooks(tracer trace.Tracer) hooks.Hooks {
+	return hooks.Hooks{
+		OnStart: func(ctx context.Context, _ hooks.Call) context.Context {
+			ctx, _ = tracer.Start(ctx, "retry", internalSpan...)
+			return ctx
+		},
+		// Not nil, for drivers that call every event without checking.
+		OnAttemptEnd: func(context.Context, hooks.Attempt) {},
+		OnRetry:      func(context.Context, hooks.Attempt, time.Duration) {},
+		OnDone:       func(context.Context, hooks.Result) {},
+	}
+}
+
 // telemetry is what one Hooks call set up; it is shared by all the calls it observes and
 // changes only through its caches.
 type telemetry struct {
@@ -51,13 +72,9 @@ type telemetry struct {
 	errorType    func(error) string
 	static       []attribute.KeyValue
 
-	ops   cowMap[string, *operation] // by Call.Name
-	names cowMap[string, [2]string]  // span names by the formatter's result
+	ops   cowMap[string, *operation]   // by Call.Name
+	names cowMap[string, *spanNameSet] // span names by the formatter's result
 }
-
-// internalSpan is the start option of every span, in a slice made once so that passing
-// it allocates nothing.
-var internalSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
 
 // operation returns the precomputed data of the operation name.
 func (t *telemetry) operation(name string) *operation {
@@ -68,24 +85,29 @@ func (t *telemetry) operation(name string) *operation {
 }
 
 // spanNames returns the call and attempt span names of a call.
-func (t *telemetry) spanNames(op *operation, c hooks.Call) (call, attempt string) {
+func (t *telemetry) spanNames(op *operation, c hooks.Call) *spanNameSet {
 	if t.spanName == nil {
-		return op.callName, op.attemptNm
+		return &op.names
 	}
 	name := t.spanName(c)
 	if n, ok := t.names.get(name); ok {
-		return n[0], n[1]
+		return n
 	}
-	n := t.names.getOrAdd(name, maxOperations, func() [2]string {
-		call, attempt := spanNames(name)
-		return [2]string{call, attempt}
-	})
-	return n[0], n[1]
+	return t.names.getOrAdd(name, maxOperations, func() *spanNameSet { return newSpanNameSet(name) })
 }
 
 // errorTypeOf returns the error.type of err, from WithErrorType's function or the
 // default.
-func (t *telemetry) errorTypeOf(err error) string {
+//
+// A panic in the error's methods (ErrorType, Unwrap, Timeout, Is) or in WithErrorType's
+// function is recovered and gives ErrorTypeOther: describing an error must not turn a
+// call that returns it into one that panics, nor leave its spans open.
+func (t *telemetry) errorTypeOf(err error) (typ string) {
+	defer func() {
+		if recover() != nil {
+			typ = ErrorTypeOther
+		}
+	}()
 	if t.errorType == nil {
 		return defaultErrorType(err)
 	}
@@ -97,28 +119,53 @@ func (t *telemetry) errorTypeOf(err error) string {
 
 // callState is the state of one observed call. It is itself the context that OnStart
 // returns (the caller's context with the call span, plus this state under the key of its
-// telemetry), so the call needs one allocation beyond the tracer's, and one Hooks value
-// serves any number of concurrent calls with no shared mutable state.
+// telemetry), so the call needs one allocation beyond the tracer's (two when a sampled
+// call has a failed attempt or fails: see kv), and one Hooks value serves any number of
+// concurrent calls with no shared mutable state.
+//
+// The events of one call come one after the other, so the state needs no lock. Its
+// attempt is a field of its own type, so that a driver running attempts side by side
+// can keep one per open attempt.
 type callState struct {
 	context.Context // the caller's context, carrying the call span
 
-	t           *telemetry
-	op          *operation
-	span        trace.Span // the call span
-	recording   bool       // span.IsRecording(), asked once
-	attemptName string
+	t         *telemetry
+	op        *operation
+	span      trace.Span // the call span
+	recording bool       // span.IsRecording(), asked once
+	names     *spanNameSet
 
-	// The latest attempt, from its OnAttempt and OnAttemptEnd until OnRetry, OnDone or the
-	// next OnAttempt finishes it (see finishAttempt).
-	aSpan     trace.Span // nil when no attempt span is open
-	aRec      bool       // aSpan.IsRecording()
-	aEnded    bool       // OnAttemptEnd has filled the fields below
-	aCtx      context.Context
-	aNumber   int
-	aEnd      time.Time // when fn returned: the attempt span's end timestamp
-	aDuration time.Duration
-	aErr      error
-	aTimedOut bool
+	// The latest attempt. It is part of the call's state, not a state of its own, so that
+	// an attempt costs no allocation of otelretry's.
+	att attemptState
+
+	// Room for the closing attributes of the call's spans that are not made once (see
+	// callEndAttrs), made when first needed: a slice of it passed to SetAttributes
+	// allocates nothing, where a variadic list would allocate at each span. The events of
+	// a call come one after the other, so its spans can share it.
+	kv *[3]attribute.KeyValue
+}
+
+// room returns s.kv, emptied.
+func (s *callState) room() []attribute.KeyValue {
+	if s.kv == nil {
+		s.kv = new([3]attribute.KeyValue)
+	}
+	return s.kv[:0]
+}
+
+// attemptState is what otelretry keeps of an attempt from its OnAttempt and OnAttemptEnd
+// until OnRetry, OnDone or the next OnAttempt finishes it (see finishAttempt).
+type attemptState struct {
+	span     trace.Span // nil when no attempt span is open
+	ctx      context.Context
+	end      time.Time // when fn returned: the attempt span's end time
+	duration time.Duration
+	err      error
+	number   int32 // with the flags, in one word of the state
+	rec      bool  // span.IsRecording()
+	ended    bool  // OnAttemptEnd has filled the fields above
+	timedOut bool
 }
 
 // Value answers the state's own key and passes every other to the call's context.
@@ -137,18 +184,13 @@ func (t *telemetry) state(ctx context.Context) *callState {
 
 func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 	op := t.operation(c.Name)
-	callName, attemptName := t.spanNames(op, c)
-	ctx, span := t.tracer.Start(ctx, callName, internalSpan...)
-	s := &callState{Context: ctx, t: t, op: op, span: span, attemptName: attemptName}
-	if span.IsRecording() {
-		s.recording = true
-		if c.MaxTries > 0 {
-			span.SetAttributes(op.nameAttr, MaxAttemptsKey.Int(c.MaxTries))
-		} else {
-			span.SetAttributes(op.nameAttr)
-		}
+	names := t.spanNames(op, c)
+	ctx, span := t.tracer.Start(ctx, names.call, internalSpan...)
+	if !span.IsRecording() {
+		return &callState{Context: ctx, t: t, op: op, span: span, names: names}
 	}
-	return s
+	span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
+	return &callState{Context: ctx, t: t, op: op, span: span, recording: true, names: names}
 }
 
 func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Context {
@@ -157,17 +199,17 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 		return nil
 	}
 	// An attempt that no OnRetry finished; retry.Do never leaves one, other drivers might.
-	s.finishAttempt(false, 0, false)
+	s.finishAttempt(&s.att, false, 0, false)
 	if !s.recording {
 		// Under a call span that does not record, an attempt span could not record either
 		// with the parent-based samplers, so none is started: unsampled calls pay for one
 		// span, not one per attempt.
 		return nil
 	}
-	actx, span := t.tracer.Start(ctx, s.attemptName, internalSpan...)
-	s.aSpan, s.aRec = span, span.IsRecording()
-	if s.aRec {
-		span.SetAttributes(AttemptNumberKey.Int(a.Number))
+	actx, span := t.tracer.Start(ctx, s.names.attempt, internalSpan...)
+	s.att.span, s.att.rec = span, span.IsRecording()
+	if s.att.rec {
+		span.SetAttributes(attemptStartAttrs(a.Number)...)
 	}
 	return actx
 }
@@ -175,21 +217,22 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 // onAttemptEnd only notes how the attempt ended. The attempt span stays open, because
 // what the next event says still belongs on it: OnRetry gives retry.delay, and OnDone may
 // say that fn panicked (OnAttemptEnd sees a panic as a nil error). The span's end
-// timestamp is the end of the attempt all the same (trace.WithTimestamp).
+// timestamp is the end of the attempt all the same (see endAttemptSpan).
 func (t *telemetry) onAttemptEnd(ctx context.Context, a hooks.Attempt) {
 	s := t.state(ctx)
 	if s == nil {
 		return
 	}
-	s.aEnded = true
-	s.aCtx = ctx
-	s.aNumber = a.Number
-	s.aDuration = a.Duration
-	s.aErr = a.Err
-	s.aTimedOut = a.TimedOut
-	s.aEnd = time.Time{}
+	at := &s.att
+	at.ended = true
+	at.ctx = ctx
+	at.number = int32(a.Number)
+	at.duration = a.Duration
+	at.err = a.Err
+	at.timedOut = a.TimedOut
+	at.end = time.Time{}
 	if !a.Start.IsZero() {
-		s.aEnd = a.Start.Add(a.Duration)
+		at.end = a.Start.Add(a.Duration)
 	}
 }
 
@@ -198,7 +241,7 @@ func (t *telemetry) onRetry(ctx context.Context, a hooks.Attempt, delay time.Dur
 	if s == nil {
 		return
 	}
-	s.finishAttempt(true, delay, false)
+	s.finishAttempt(&s.att, true, delay, false)
 	if h := t.in.backoffDuration; h.Enabled(ctx) {
 		h.Record(ctx, delay.Seconds(), s.op.backoff...)
 	}
@@ -210,7 +253,7 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 		return
 	}
 	panicked := r.Outcome == hooks.Panicked
-	s.finishAttempt(false, 0, panicked)
+	s.finishAttempt(&s.att, false, 0, panicked)
 
 	fail := failed(r.Outcome)
 	durationOn := t.in.callDuration.Enabled(ctx)
@@ -224,10 +267,10 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 	}
 	if s.recording {
 		if fail {
-			s.span.SetAttributes(AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome), ErrorTypeKey.String(errType))
+			s.span.SetAttributes(append(s.room(), AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome), ErrorTypeKey.String(errType))...)
 			s.span.SetStatus(codes.Error, errorDescription(r.Err, panicked))
 		} else {
-			s.span.SetAttributes(AttemptCountKey.Int(r.Attempts), outcomeAttr(r.Outcome))
+			s.span.SetAttributes(callEndAttrs(r.Attempts, r.Outcome)...)
 		}
 	}
 	s.span.End()
@@ -240,10 +283,10 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 	}
 }
 
-// finishAttempt records the latest attempt and ends its span, if there is one. retried
-// and delay come from OnRetry; panicked from OnDone.
-func (s *callState) finishAttempt(retried bool, delay time.Duration, panicked bool) {
-	if !s.aEnded && s.aSpan == nil {
+// finishAttempt records attempt at and ends its span, if there is one. retried and delay
+// come from OnRetry; panicked from OnDone.
+func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Duration, panicked bool) {
+	if !at.ended && at.span == nil {
 		return
 	}
 	t := s.t
@@ -252,17 +295,17 @@ func (s *callState) finishAttempt(retried bool, delay time.Duration, panicked bo
 	switch {
 	case panicked:
 		outcome, errType = AttemptFailure, ErrorTypePanic
-	case s.aErr == nil:
-	case s.aTimedOut:
+	case at.err == nil:
+	case at.timedOut:
 		outcome, errType = AttemptTimeout, ErrorTypeTimeout
 	default:
 		outcome = AttemptFailure
 	}
 	event := retried && !t.attemptSpans && s.recording
 
-	metricOn := s.aEnded && t.in.attemptDuration.Enabled(s.aCtx)
-	if outcome == AttemptFailure && errType == "" && (metricOn || s.aRec || event) {
-		errType = t.errorTypeOf(s.aErr)
+	metricOn := at.ended && t.in.attemptDuration.Enabled(at.ctx)
+	if outcome == AttemptFailure && errType == "" && (metricOn || at.rec || event) {
+		errType = t.errorTypeOf(at.err)
 	}
 
 	if metricOn {
@@ -275,61 +318,82 @@ func (s *callState) finishAttempt(retried bool, delay time.Duration, panicked bo
 		default:
 			opts = s.op.attemptFailedOptions(t.in, errType)
 		}
-		t.in.attemptDuration.Record(s.aCtx, s.aDuration.Seconds(), opts...)
+		t.in.attemptDuration.Record(at.ctx, at.duration.Seconds(), opts...)
 	}
 
-	if span := s.aSpan; span != nil {
-		s.aSpan = nil
-		if s.aRec {
-			if s.aTimedOut || retried || outcome != AttemptSuccess {
-				var kv [3]attribute.KeyValue
-				n := 0
-				if s.aTimedOut {
-					kv[n] = AttemptTimedOutKey.Bool(true)
-					n++
+	if span := at.span; span != nil {
+		at.span = nil
+		if at.rec {
+			// A first-try success gets none of these, and needs no room.
+			if at.timedOut || retried || outcome != AttemptSuccess {
+				kv := s.room()
+				if at.timedOut {
+					kv = append(kv, AttemptTimedOutKey.Bool(true))
 				}
 				if retried {
-					kv[n] = DelayKey.Float64(delay.Seconds())
-					n++
+					kv = append(kv, DelayKey.Float64(delay.Seconds()))
 				}
 				if outcome != AttemptSuccess {
-					kv[n] = ErrorTypeKey.String(errType)
-					n++
+					kv = append(kv, ErrorTypeKey.String(errType))
 				}
-				span.SetAttributes(kv[:n]...)
+				span.SetAttributes(kv...)
 			}
 			if outcome != AttemptSuccess {
-				span.SetStatus(codes.Error, errorDescription(s.aErr, panicked))
+				span.SetStatus(codes.Error, errorDescription(at.err, panicked))
 			}
-			if s.aEnded && !s.aEnd.IsZero() {
-				span.End(trace.WithTimestamp(s.aEnd))
-			} else {
-				span.End()
-			}
+			endAttemptSpan(span, at)
 		} else {
 			span.End()
 		}
 	}
 
 	if event {
-		attrs := []attribute.KeyValue{AttemptNumberKey.Int(s.aNumber), DelayKey.Float64(delay.Seconds())}
+		kv := append(s.room(), AttemptNumberKey.Int(int(at.number)), DelayKey.Float64(delay.Seconds()))
 		if outcome != AttemptSuccess {
-			attrs = append(attrs, ErrorTypeKey.String(errType))
+			kv = append(kv, ErrorTypeKey.String(errType))
 		}
-		s.span.AddEvent(BackoffEventName, trace.WithAttributes(attrs...))
+		s.span.AddEvent(BackoffEventName, trace.WithAttributes(kv...))
 	}
 
-	s.aEnded, s.aErr, s.aCtx = false, nil, nil
+	at.ended, at.err, at.ctx = false, nil, nil
+}
+
+// endSlack is how late an attempt span may be ended with the tracer's own clock rather
+// than an explicit end time.
+const endSlack = time.Microsecond
+
+// endAttemptSpan ends the recording span of attempt at at the attempt's end. When that
+// end is now, to within endSlack (the usual case: nothing slow ran since fn returned),
+// the tracer reads the clock itself, as it does for hand-written spans ended right after
+// the work; otherwise the end time is given explicitly, which costs two allocations (the
+// option and the list that holds it).
+func endAttemptSpan(span trace.Span, at *attemptState) {
+	if at.ended && !at.end.IsZero() {
+		if late := time.Since(at.end); late < 0 || late > endSlack {
+			span.End(trace.WithTimestamp(at.end))
+			return
+		}
+	}
+	span.End()
 }
 
 // errorDescription is the status description of a failed span: the error's message, or
 // "panic" when fn panicked.
-func errorDescription(err error, panicked bool) string {
+func errorDescription(err error, panicked bool) (desc string) {
 	if panicked {
 		return "panic"
 	}
 	if err == nil {
 		return ""
 	}
+	defer func() {
+		if recover() != nil {
+			desc = errorMethodPanicked
+		}
+	}()
 	return err.Error()
 }
+
+// errorMethodPanicked is the status description of a span whose error panicked when
+// asked for its message.
+const errorMethodPanicked = "(error message unavailable: its Error method panicked)"

@@ -92,6 +92,16 @@ func newInstruments(mp metric.MeterProvider) *instruments {
 	return in
 }
 
+// noop reports whether the instruments are all the OpenTelemetry API's no-op ones, which
+// never record.
+func (in *instruments) noop() bool {
+	_, a := in.callDuration.(noop.Float64Histogram)
+	_, b := in.callAttempts.(noop.Int64Histogram)
+	_, c := in.attemptDuration.(noop.Float64Histogram)
+	_, d := in.backoffDuration.(noop.Float64Histogram)
+	return a && b && c && d
+}
+
 // limiter admits at most maxErrorTypes distinct values; it is consulted only when a
 // record option cache misses, so its mutex is off the hot path.
 type limiter struct {
@@ -207,9 +217,8 @@ type callKey struct {
 // operation holds what is precomputed for one operation name: its span names and the
 // record options of its data points.
 type operation struct {
-	nameAttr  attribute.KeyValue
-	callName  string // the call span's default name
-	attemptNm string // the attempt span's default name
+	nameAttr attribute.KeyValue
+	names    spanNameSet // the default span names
 
 	static []attribute.KeyValue // WithMetricAttributes
 
@@ -219,13 +228,14 @@ type operation struct {
 	attemptTimeout recordOptions
 	backoff        recordOptions
 
-	callFailed    cowMap[callKey, recordOptions] // retry.call.duration of failed calls
-	attemptFailed cowMap[string, recordOptions]  // retry.attempt.duration of failed attempts, by error.type
+	callStart     cowMap[int, []attribute.KeyValue] // the call span's start attributes, by attempt limit
+	callFailed    cowMap[callKey, recordOptions]    // retry.call.duration of failed calls
+	attemptFailed cowMap[string, recordOptions]     // retry.attempt.duration of failed attempts, by error.type
 }
 
 func newOperation(name string, static []attribute.KeyValue) *operation {
 	op := &operation{nameAttr: OperationNameKey.String(name), static: static}
-	op.callName, op.attemptNm = spanNames(name)
+	op.names = *newSpanNameSet(name)
 	for i := range numOutcomes {
 		o := hooks.Outcome(i)
 		op.callAttempts[i] = newRecordOptions(static, op.nameAttr, outcomeAttrs[i])
@@ -239,12 +249,15 @@ func newOperation(name string, static []attribute.KeyValue) *operation {
 	return op
 }
 
-// spanNames returns the call and attempt span names for a formatted name.
-func spanNames(name string) (call, attempt string) {
+// spanNameSet is the names of a call's spans.
+type spanNameSet struct{ call, attempt string }
+
+// newSpanNameSet returns the span names for a formatted name.
+func newSpanNameSet(name string) *spanNameSet {
 	if name == "" {
-		return "retry", "attempt"
+		return &spanNameSet{"retry", "attempt"}
 	}
-	return "retry " + name, "attempt " + name
+	return &spanNameSet{"retry " + name, "attempt " + name}
 }
 
 // callAttemptsOptions returns the record options of retry.call.attempts.

@@ -268,6 +268,43 @@ func TestSpanTimes(t *testing.T) {
 	})
 }
 
+// TestAttemptEndTimeAfterSlowHooks: an attempt span ends at the attempt's end, Start +
+// Duration of its hooks.Attempt, although otelretry finishes it at a later event: here
+// slow hooks placed before otelretry's let time pass before its OnRetry and OnDone.
+func TestAttemptEndTimeAfterSlowHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv(t)
+		var seen []hooks.Attempt
+		slow := hooks.Hooks{
+			OnAttemptEnd: func(_ context.Context, a hooks.Attempt) { seen = append(seen, a) },
+			OnRetry:      func(context.Context, hooks.Attempt, time.Duration) { time.Sleep(50 * time.Millisecond) },
+			OnDone:       func(context.Context, hooks.Result) { time.Sleep(70 * time.Millisecond) },
+		}
+		p := retry.MustNew(retry.Name("db.fetch"), retry.Pause(100*time.Millisecond), retry.Hooks(hooks.Compose(slow, e.hooks)))
+		s := &script{steps: []step{{sleep: 30 * time.Millisecond, err: errBoom}, {sleep: 20 * time.Millisecond}}}
+		if err := p.Do(context.Background(), s.fn); err != nil {
+			t.Fatal(err)
+		}
+		ended := e.sr.Ended() // attempt 1, attempt 2, the call
+		if len(ended) != 3 || len(seen) != 2 {
+			t.Fatalf("%d spans ended, %d attempts seen; want 3 and 2", len(ended), len(seen))
+		}
+		for i, a := range seen {
+			span := ended[i]
+			if span.Name() != attemptName {
+				t.Fatalf("span %d is %q, want an attempt span", i, span.Name())
+			}
+			if a.Duration == 0 {
+				t.Fatalf("attempt %d took no time: the test lets none pass", a.Number)
+			}
+			if want := a.Start.Add(a.Duration); !span.EndTime().Equal(want) {
+				t.Errorf("attempt %d span ends at %v, want Start + Duration = %v (%v late)", a.Number,
+					span.EndTime(), want, span.EndTime().Sub(want))
+			}
+		}
+	})
+}
+
 // TestNesting checks that the operation's own spans are children of the attempt that
 // made them.
 func TestNesting(t *testing.T) {

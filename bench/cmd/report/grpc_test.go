@@ -12,9 +12,9 @@ func TestGRPCTarget(t *testing.T) {
 		want           bool
 		wantInMeasured string
 	}{
-		{"met", "102 145", "100 143", true, "1.020x"},
-		{"too slow", "106 144", "100 143", false, "1.060x"},
-		{"too many allocations", "100 147", "100 143", false, "+4 allocs/op"},
+		{"met", "102 145", "100 143", true, "1.02x"},
+		{"too slow", "106 144", "100 143", false, "1.06x"},
+		{"too many allocations", "100 147", "100 143", false, "147 vs 143 allocs/op"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line := func(lib, v string) string {
@@ -33,9 +33,9 @@ func TestGRPCTarget(t *testing.T) {
 				}
 				return nil
 			}
-			text, ok := overRef("G_GRPCFirstTry", "direct", 1.05, 3)(get)
+			text, ok := overRatioAllocs("G_GRPCFirstTry", "retrykit", "direct", 1.05, 3)(get)
 			if ok != tc.want || !strings.Contains(text, tc.wantInMeasured) {
-				t.Errorf("overRef = %q, %v; want %v and %q in the text", text, ok, tc.want, tc.wantInMeasured)
+				t.Errorf("G target = %q, %v; want %v and %q in the text", text, ok, tc.want, tc.wantInMeasured)
 			}
 		})
 	}

@@ -133,3 +133,31 @@ func TestWrite(t *testing.T) {
 		t.Error("RESULTS.md has a table for scenario C, which did not run")
 	}
 }
+
+func TestOverRatioAllocs(t *testing.T) {
+	rows := map[string]*result{
+		"hand":  {ns: []float64{100, 200}, allocs: []float64{11, 11}},
+		"ok":    {ns: []float64{110, 220}, allocs: []float64{12, 12}},
+		"slow":  {ns: []float64{120, 240}, allocs: []float64{12, 12}},
+		"heavy": {ns: []float64{100, 200}, allocs: []float64{13, 13}},
+	}
+	get := func(_, lib string) *result { return rows[lib] }
+	tests := []struct {
+		lib   string
+		extra float64
+		want  bool
+	}{
+		{"ok", 1, true},
+		{"ok", 0, false},
+		{"slow", 1, false},
+		{"heavy", 1, false},
+		{"heavy", 2, true},
+		{"missing", 1, false},
+	}
+	for _, tt := range tests {
+		text, ok := overRatioAllocs("D_Hooks", tt.lib, "hand", 1.15, tt.extra)(get)
+		if ok != tt.want {
+			t.Errorf("%s, %g allocs more allowed: met=%v (%s), want %v", tt.lib, tt.extra, ok, text, tt.want)
+		}
+	}
+}
