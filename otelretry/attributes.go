@@ -30,8 +30,16 @@ const (
 	// otherwise).
 	AttemptTimedOutKey = attribute.Key("retry.attempt.timed_out")
 
-	// AttemptOutcomeKey is how an attempt ended: AttemptSuccess, AttemptFailure or
-	// AttemptTimeout. On the retry.attempt.duration data points.
+	// AttemptHedgedKey is true on the span of an attempt that a hedging policy started
+	// because the attempt before it was slow (retry's Hedge; absent otherwise).
+	AttemptHedgedKey = attribute.Key("retry.attempt.hedged")
+
+	// AttemptSupersededKey is true on the span of an attempt that was still in flight
+	// when its hedged call ended, and that the engine canceled (absent otherwise).
+	AttemptSupersededKey = attribute.Key("retry.attempt.superseded")
+
+	// AttemptOutcomeKey is how an attempt ended: AttemptSuccess, AttemptFailure,
+	// AttemptTimeout or AttemptSuperseded. On the retry.attempt.duration data points.
 	AttemptOutcomeKey = attribute.Key("retry.attempt.outcome")
 
 	// DelayKey is the pause before the next attempt, in seconds. On the attempt span that
@@ -48,6 +56,9 @@ const (
 	AttemptSuccess = "success" // fn returned nil
 	AttemptFailure = "failure" // fn returned an error (or panicked)
 	AttemptTimeout = "timeout" // the attempt's own timeout fired and fn returned an error
+	// AttemptSuperseded: the attempt was in flight when its hedged call ended (another
+	// attempt succeeded, or the call failed), and the engine canceled it.
+	AttemptSuperseded = "superseded"
 )
 
 // Values of ErrorTypeKey that otelretry itself gives.

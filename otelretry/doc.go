@@ -35,7 +35,14 @@
 //
 // An attempt span is ended when the event after its OnAttemptEnd arrives (OnRetry, which
 // adds retry.delay, or OnDone, which may report a panic that OnAttemptEnd could not see),
-// with the end timestamp of the attempt itself, so its duration is the attempt's.
+// with the end timestamp of the attempt itself (to within a microsecond), so its duration
+// is the attempt's.
+//
+// A hedged call (retry's Hedge) overlaps its attempts, each with its own span under the
+// call span: a hedge carries retry.attempt.hedged, an attempt canceled because the call
+// ended while it was in flight carries retry.attempt.superseded (status Unset, and the
+// attempt outcome "superseded" on retry.attempt.duration), and the histogram
+// retry.call.hedges counts the hedges of every call of a hedging policy.
 //
 // [WithAttemptSpans](false) keeps one span per call, with a retry.backoff event per
 // scheduled retry.
@@ -45,10 +52,11 @@
 //
 // # Metrics
 //
-// Four histograms, whose counts also give the call, attempt and retry counters:
+// Five histograms, whose counts also give the call, attempt and retry counters:
 //
 //	retry.call.duration     s          retry.operation.name, retry.outcome, error.type (failed calls)
 //	retry.call.attempts     {attempt}  retry.operation.name, retry.outcome
+//	retry.call.hedges       {hedge}    retry.operation.name, retry.outcome (calls of hedging policies only)
 //	retry.attempt.duration  s          retry.operation.name, retry.attempt.outcome, error.type (failed attempts)
 //	retry.backoff.duration  s          retry.operation.name
 //

@@ -17,7 +17,7 @@ import (
 //
 //	p := retry.MustNew(retry.Name("db.fetch"), retry.MaxTries(3), retry.Hooks(otelretry.Hooks()))
 //
-// The providers are read, and the tracer and the four instruments made, once, when Hooks
+// The providers are read, and the tracer and the five instruments made, once, when Hooks
 // is called; one Hooks value serves any number of policies and concurrent calls, since
 // each call keeps its state in its own context.
 func Hooks(opts ...Option) hooks.Hooks {
@@ -139,6 +139,10 @@ type callState struct {
 	// an attempt costs no allocation of otelretry's.
 	att attemptState
 
+	// A hedged call's (hooks.Call.Hedging), made only for such calls: a pointer keeps
+	// the state of every other call at its size.
+	hedge *hedgeState
+
 	// Room for the closing attributes of the call's spans that are not made once (see
 	// callEndAttrs), made when first needed: a slice of it passed to SetAttributes
 	// allocates nothing, where a variadic list would allocate at each span. The events of
@@ -157,15 +161,35 @@ func (s *callState) room() []attribute.KeyValue {
 // attemptState is what otelretry keeps of an attempt from its OnAttempt and OnAttemptEnd
 // until OnRetry, OnDone or the next OnAttempt finishes it (see finishAttempt).
 type attemptState struct {
-	span     trace.Span // nil when no attempt span is open
-	ctx      context.Context
-	end      time.Time // when fn returned: the attempt span's end time
-	duration time.Duration
-	err      error
-	number   int32 // with the flags, in one word of the state
-	rec      bool  // span.IsRecording()
-	ended    bool  // OnAttemptEnd has filled the fields above
-	timedOut bool
+	span       trace.Span // nil when no attempt span is open
+	ctx        context.Context
+	end        time.Time // when fn returned: the attempt span's end time
+	duration   time.Duration
+	err        error
+	number     int32 // with the flags, in one word of the state
+	rec        bool  // span.IsRecording()
+	ended      bool  // OnAttemptEnd has filled the fields above
+	timedOut   bool
+	superseded bool
+}
+
+// hedgeState is what a hedged call adds to its state: its attempts overlap, so each has
+// its state in atts, by number, until its span is finished.
+type hedgeState struct {
+	hedges int // attempts with hooks.Attempt.Hedged
+	atts   []attemptState
+}
+
+// current returns the state that the events of attempt a fill: the call's only one,
+// or a's own in a hedged call.
+func (s *callState) current(a hooks.Attempt) *attemptState {
+	if h := s.hedge; h != nil && a.Number > 0 {
+		for len(h.atts) < a.Number {
+			h.atts = append(h.atts, attemptState{})
+		}
+		return &h.atts[a.Number-1]
+	}
+	return &s.att
 }
 
 // Value answers the state's own key and passes every other to the call's context.
@@ -186,11 +210,15 @@ func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 	op := t.operation(c.Name)
 	names := t.spanNames(op, c)
 	ctx, span := t.tracer.Start(ctx, names.call, internalSpan...)
-	if !span.IsRecording() {
-		return &callState{Context: ctx, t: t, op: op, span: span, names: names}
+	s := &callState{Context: ctx, t: t, op: op, span: span, names: names}
+	if c.Hedging {
+		s.hedge = &hedgeState{atts: make([]attemptState, 0, c.MaxTries)}
 	}
-	span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
-	return &callState{Context: ctx, t: t, op: op, span: span, recording: true, names: names}
+	if span.IsRecording() {
+		s.recording = true
+		span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
+	}
+	return s
 }
 
 func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Context {
@@ -198,8 +226,11 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 	if s == nil {
 		return nil
 	}
-	// An attempt that no OnRetry finished; retry.Do never leaves one, other drivers might.
-	s.finishAttempt(&s.att, false, 0, false)
+	if s.hedge == nil {
+		// An attempt that no OnRetry finished; retry.Do never leaves one, other drivers
+		// might. A hedged call's attempts overlap: each is finished by its own events.
+		s.finishAttempt(&s.att, false, 0, false)
+	}
 	if !s.recording {
 		// Under a call span that does not record, an attempt span could not record either
 		// with the parent-based samplers, so none is started: unsampled calls pay for one
@@ -207,9 +238,13 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 		return nil
 	}
 	actx, span := t.tracer.Start(ctx, s.names.attempt, internalSpan...)
-	s.att.span, s.att.rec = span, span.IsRecording()
-	if s.att.rec {
+	at := s.current(a)
+	at.span, at.rec = span, span.IsRecording()
+	if at.rec {
 		span.SetAttributes(attemptStartAttrs(a.Number)...)
+		if a.Hedged {
+			span.SetAttributes(AttemptHedgedKey.Bool(true))
+		}
 	}
 	return actx
 }
@@ -223,16 +258,25 @@ func (t *telemetry) onAttemptEnd(ctx context.Context, a hooks.Attempt) {
 	if s == nil {
 		return
 	}
-	at := &s.att
+	at := s.current(a)
 	at.ended = true
 	at.ctx = ctx
 	at.number = int32(a.Number)
 	at.duration = a.Duration
 	at.err = a.Err
 	at.timedOut = a.TimedOut
+	at.superseded = a.Superseded
 	at.end = time.Time{}
 	if !a.Start.IsZero() {
 		at.end = a.Start.Add(a.Duration)
+	}
+	if a.Hedged && s.hedge != nil {
+		s.hedge.hedges++
+	}
+	if a.Superseded {
+		// Nothing can follow a superseded attempt: no retry, and a panic of its own is
+		// told by OnDone of the call only.
+		s.finishAttempt(at, false, 0, false)
 	}
 }
 
@@ -241,7 +285,7 @@ func (t *telemetry) onRetry(ctx context.Context, a hooks.Attempt, delay time.Dur
 	if s == nil {
 		return
 	}
-	s.finishAttempt(&s.att, true, delay, false)
+	s.finishAttempt(s.current(a), true, delay, false)
 	if h := t.in.backoffDuration; h.Enabled(ctx) {
 		h.Record(ctx, delay.Seconds(), s.op.backoff...)
 	}
@@ -253,7 +297,17 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 		return
 	}
 	panicked := r.Outcome == hooks.Panicked
-	s.finishAttempt(&s.att, false, 0, panicked)
+	if s.hedge != nil {
+		// Every attempt not finished yet ended before the call: the one that succeeded,
+		// those that failed with no retry after them, and the one that panicked (its
+		// OnAttemptEnd saw no error).
+		for i := range s.hedge.atts {
+			at := &s.hedge.atts[i]
+			s.finishAttempt(at, false, 0, panicked && at.err == nil)
+		}
+	} else {
+		s.finishAttempt(&s.att, false, 0, panicked)
+	}
 
 	fail := failed(r.Outcome)
 	durationOn := t.in.callDuration.Enabled(ctx)
@@ -281,6 +335,9 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 	if h := t.in.callAttempts; h.Enabled(ctx) {
 		h.Record(ctx, int64(r.Attempts), s.op.callAttemptsOptions(r.Outcome)...)
 	}
+	if h := t.in.callHedges; s.hedge != nil && h.Enabled(ctx) {
+		h.Record(ctx, int64(s.hedge.hedges), s.op.callAttemptsOptions(r.Outcome)...)
+	}
 }
 
 // finishAttempt records attempt at and ends its span, if there is one. retried and delay
@@ -293,6 +350,9 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 
 	outcome, errType := AttemptSuccess, ""
 	switch {
+	case at.superseded:
+		// Canceled by the engine, not failed: no error.type, status Unset.
+		outcome = AttemptSuperseded
 	case panicked:
 		outcome, errType = AttemptFailure, ErrorTypePanic
 	case at.err == nil:
@@ -315,6 +375,8 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 			opts = s.op.attemptSuccess
 		case AttemptTimeout:
 			opts = s.op.attemptTimeout
+		case AttemptSuperseded:
+			opts = s.op.attemptSuperseded
 		default:
 			opts = s.op.attemptFailedOptions(t.in, errType)
 		}
@@ -324,8 +386,9 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 	if span := at.span; span != nil {
 		at.span = nil
 		if at.rec {
+			failed := outcome == AttemptFailure || outcome == AttemptTimeout
 			// A first-try success gets none of these, and needs no room.
-			if at.timedOut || retried || outcome != AttemptSuccess {
+			if at.timedOut || retried || failed || at.superseded {
 				kv := s.room()
 				if at.timedOut {
 					kv = append(kv, AttemptTimedOutKey.Bool(true))
@@ -333,12 +396,15 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 				if retried {
 					kv = append(kv, DelayKey.Float64(delay.Seconds()))
 				}
-				if outcome != AttemptSuccess {
+				if failed {
 					kv = append(kv, ErrorTypeKey.String(errType))
+				}
+				if at.superseded {
+					kv = append(kv, AttemptSupersededKey.Bool(true))
 				}
 				span.SetAttributes(kv...)
 			}
-			if outcome != AttemptSuccess {
+			if failed {
 				span.SetStatus(codes.Error, errorDescription(at.err, panicked))
 			}
 			endAttemptSpan(span, at)
@@ -349,13 +415,13 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 
 	if event {
 		kv := append(s.room(), AttemptNumberKey.Int(int(at.number)), DelayKey.Float64(delay.Seconds()))
-		if outcome != AttemptSuccess {
+		if outcome == AttemptFailure || outcome == AttemptTimeout {
 			kv = append(kv, ErrorTypeKey.String(errType))
 		}
 		s.span.AddEvent(BackoffEventName, trace.WithAttributes(kv...))
 	}
 
-	at.ended, at.err, at.ctx = false, nil, nil
+	at.ended, at.err, at.ctx, at.superseded = false, nil, nil, false
 }
 
 // endSlack is how late an attempt span may be ended with the tracer's own clock rather

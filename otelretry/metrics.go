@@ -11,10 +11,11 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 )
 
-// Metric instrument names, per TELEMETRY.md.
+// Metric instrument names (see the package documentation).
 const (
 	callDurationName    = "retry.call.duration"
 	callAttemptsName    = "retry.call.attempts"
+	callHedgesName      = "retry.call.hedges"
 	attemptDurationName = "retry.attempt.duration"
 	backoffDurationName = "retry.backoff.duration"
 )
@@ -24,6 +25,7 @@ const (
 var (
 	durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
 	attemptsBuckets = []float64{1, 2, 3, 4, 5, 6, 8, 10, 15, 20}
+	hedgesBuckets   = []float64{0, 1, 2, 3, 4, 5}
 	backoffBuckets  = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 )
 
@@ -34,10 +36,11 @@ const (
 	maxOperations = 1000 // cached operation names (and formatted span names); then built per call
 )
 
-// instruments are the four histograms of one Hooks value, created once.
+// instruments are the five histograms of one Hooks value, created once.
 type instruments struct {
 	callDuration    metric.Float64Histogram
 	callAttempts    metric.Int64Histogram
+	callHedges      metric.Int64Histogram
 	attemptDuration metric.Float64Histogram
 	backoffDuration metric.Float64Histogram
 
@@ -69,6 +72,16 @@ func newInstruments(mp metric.MeterProvider) *instruments {
 	if in.callAttempts == nil {
 		in.callAttempts = noop.Int64Histogram{}
 	}
+	in.callHedges, err = m.Int64Histogram(callHedgesName,
+		metric.WithUnit("{hedge}"),
+		metric.WithDescription("Hedged attempts per call of a hedging policy."),
+		metric.WithExplicitBucketBoundaries(hedgesBuckets...))
+	if err != nil {
+		otel.Handle(err)
+	}
+	if in.callHedges == nil {
+		in.callHedges = noop.Int64Histogram{}
+	}
 	in.attemptDuration, err = m.Float64Histogram(attemptDurationName,
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of single attempts of retried calls."),
@@ -99,7 +112,8 @@ func (in *instruments) noop() bool {
 	_, b := in.callAttempts.(noop.Int64Histogram)
 	_, c := in.attemptDuration.(noop.Float64Histogram)
 	_, d := in.backoffDuration.(noop.Float64Histogram)
-	return a && b && c && d
+	_, e := in.callHedges.(noop.Int64Histogram)
+	return a && b && c && d && e
 }
 
 // limiter admits at most maxErrorTypes distinct values; it is consulted only when a
@@ -222,11 +236,12 @@ type operation struct {
 
 	static []attribute.KeyValue // WithMetricAttributes
 
-	callAttempts   [numOutcomes]recordOptions // retry.call.attempts, by outcome
-	callOK         [numOutcomes]recordOptions // retry.call.duration of outcomes without error.type
-	attemptSuccess recordOptions
-	attemptTimeout recordOptions
-	backoff        recordOptions
+	callAttempts      [numOutcomes]recordOptions // retry.call.attempts, by outcome
+	callOK            [numOutcomes]recordOptions // retry.call.duration of outcomes without error.type
+	attemptSuccess    recordOptions
+	attemptTimeout    recordOptions
+	attemptSuperseded recordOptions
+	backoff           recordOptions
 
 	callStart     cowMap[int, []attribute.KeyValue] // the call span's start attributes, by attempt limit
 	callFailed    cowMap[callKey, recordOptions]    // retry.call.duration of failed calls
@@ -245,6 +260,7 @@ func newOperation(name string, static []attribute.KeyValue) *operation {
 	}
 	op.attemptSuccess = newRecordOptions(static, op.nameAttr, AttemptOutcomeKey.String(AttemptSuccess))
 	op.attemptTimeout = newRecordOptions(static, op.nameAttr, AttemptOutcomeKey.String(AttemptTimeout), ErrorTypeKey.String(ErrorTypeTimeout))
+	op.attemptSuperseded = newRecordOptions(static, op.nameAttr, AttemptOutcomeKey.String(AttemptSuperseded))
 	op.backoff = newRecordOptions(static, op.nameAttr)
 	return op
 }
@@ -260,7 +276,8 @@ func newSpanNameSet(name string) *spanNameSet {
 	return &spanNameSet{"retry " + name, "attempt " + name}
 }
 
-// callAttemptsOptions returns the record options of retry.call.attempts.
+// callAttemptsOptions returns the record options of retry.call.attempts, and of
+// retry.call.hedges, which has the same attributes.
 func (op *operation) callAttemptsOptions(o hooks.Outcome) recordOptions {
 	if int(o) < numOutcomes {
 		return op.callAttempts[o]
