@@ -226,11 +226,15 @@ func TestSummaryHedged(t *testing.T) {
 		for _, want := range []string{
 			"  attempts           5 · success 3 · failure 1 · superseded 1\n",
 			"  hedges             1 in 3 hedging calls (1 hedged) · 1 attempt superseded\n",
-			"the workload's own count agrees: 3 calls, 5 attempts, 0 timeouts, 1 pause, 1 hedge, 1 superseded",
 		} {
 			if !strings.Contains(b.String(), want) {
 				t.Errorf("summary lacks %q:\n%s", want, b.String())
 			}
+		}
+		// The last line wraps: compare its words.
+		words := strings.Join(strings.Fields(b.String()), " ")
+		if want := "the workload's own count agrees: 3 calls, 5 attempts, 0 timeouts, 1 pause, 1 hedge, 1 superseded"; !strings.HasSuffix(words, want) {
+			t.Errorf("summary does not end with %q:\n%s", want, b.String())
 		}
 		checkWidth(t, "summary", b.String())
 
