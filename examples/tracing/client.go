@@ -53,25 +53,37 @@ const reservation = `{"item":42,"quantity":1}`
 
 func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// One set of otelretry hooks serves both policies.
+	telemetryHooks := otelretry.Hooks(
+		otelretry.WithTracerProvider(tel.tp),
+		otelretry.WithMeterProvider(tel.mp),
+	)
+	// No jitter, so that the trees of two runs compare line by line; a fleet of clients
+	// wants retry.EqualJitter around it.
+	pause := retry.Exponential(50*time.Millisecond, 2, 400*time.Millisecond)
 	policy, err := retry.New(
 		retry.Name(operationName),
 		retry.MaxTries(cfg.maxTries),
 		retry.AttemptTimeout(cfg.attemptTimeout),
 		retry.Deadline(cfg.deadline),
-		// No jitter, so that the trees of two runs compare line by line; a fleet of
-		// clients wants retry.EqualJitter around it.
-		retry.PauseWith(retry.Exponential(50*time.Millisecond, 2, 400*time.Millisecond)),
-		retry.Hooks(otelretry.Hooks(
-			otelretry.WithTracerProvider(tel.tp),
-			otelretry.WithMeterProvider(tel.mp),
-		), workloadHooks),
+		retry.PauseWith(pause),
+		retry.Hooks(telemetryHooks, workloadHooks),
 	)
 	if err != nil {
 		return nil, err
 	}
-	// The same policy, and the same operation name (the dashboard shows one operation),
-	// that also hedges: MaxTries bounds hedges and retries together.
-	hedging, err := policy.With(retry.HedgeAfter(hedgeDelay))
+	// The hedging policy: the same name (the dashboard shows one operation), hooks,
+	// limits and pauses, and a hedge for an attempt still running after hedgeDelay
+	// instead of an attempt timeout: a hedge does not give up on the slow attempt, whose
+	// answer may still come first. MaxTries bounds hedges and retries together.
+	hedging, err := retry.New(
+		retry.Name(operationName),
+		retry.MaxTries(cfg.maxTries),
+		retry.HedgeAfter(hedgeDelay),
+		retry.Deadline(cfg.deadline),
+		retry.PauseWith(pause),
+		retry.Hooks(telemetryHooks, workloadHooks),
+	)
 	if err != nil {
 		return nil, err
 	}
