@@ -37,25 +37,52 @@ type client struct {
 	url       string
 	http      *http.Client
 	transport *http.Transport
+
+	// The hedged calls: the hedging policy, and the otelhttp client that HedgeValue's
+	// attempts send their requests with (the retrying Transport does not hedge).
+	hedging *retry.Policy
+	traced  *http.Client
 }
+
+// hedgeDelay is the hedging policy's HedgeAfter: the service answers within -latency
+// (20ms by default), so an attempt still running after 50ms is a slow one.
+const hedgeDelay = 50 * time.Millisecond
 
 // reservation is the body of the POST calls.
 const reservation = `{"item":42,"quantity":1}`
 
 func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// One set of otelretry hooks serves both policies.
+	telemetryHooks := otelretry.Hooks(
+		otelretry.WithTracerProvider(tel.tp),
+		otelretry.WithMeterProvider(tel.mp),
+	)
+	// No jitter, so that the trees of two runs compare line by line; a fleet of clients
+	// wants retry.EqualJitter around it.
+	pause := retry.Exponential(50*time.Millisecond, 2, 400*time.Millisecond)
 	policy, err := retry.New(
 		retry.Name(operationName),
 		retry.MaxTries(cfg.maxTries),
 		retry.AttemptTimeout(cfg.attemptTimeout),
 		retry.Deadline(cfg.deadline),
-		// No jitter, so that the trees of two runs compare line by line; a fleet of
-		// clients wants retry.EqualJitter around it.
-		retry.PauseWith(retry.Exponential(50*time.Millisecond, 2, 400*time.Millisecond)),
-		retry.Hooks(otelretry.Hooks(
-			otelretry.WithTracerProvider(tel.tp),
-			otelretry.WithMeterProvider(tel.mp),
-		), workloadHooks),
+		retry.PauseWith(pause),
+		retry.Hooks(telemetryHooks, workloadHooks),
+	)
+	if err != nil {
+		return nil, err
+	}
+	// The hedging policy: the same name (the dashboard shows one operation), hooks,
+	// limits and pauses, and a hedge for an attempt still running after hedgeDelay
+	// instead of an attempt timeout: a hedge does not give up on the slow attempt, whose
+	// answer may still come first. MaxTries bounds hedges and retries together.
+	hedging, err := retry.New(
+		retry.Name(operationName),
+		retry.MaxTries(cfg.maxTries),
+		retry.HedgeAfter(hedgeDelay),
+		retry.Deadline(cfg.deadline),
+		retry.PauseWith(pause),
+		retry.Hooks(telemetryHooks, workloadHooks),
 	)
 	if err != nil {
 		return nil, err
@@ -70,6 +97,8 @@ func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 	return &client{
 		url:       url + "/item/42",
 		transport: transport,
+		hedging:   hedging,
+		traced:    &http.Client{Transport: inventoryRules{traced}},
 		http: &http.Client{Transport: retryhttp.NewTransport(inventoryRules{traced}, policy,
 			// The service reads the resend count to know which attempt it answers.
 			// Every call bears the policy's Name, the POSTs too, so that the dashboard
@@ -82,19 +111,15 @@ func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 // close drops the kept-alive connections, and with them their goroutines.
 func (c *client) close() { c.transport.CloseIdleConnections() }
 
-// inventoryRules sits between the retrying Transport and otelhttp, and sees every
-// attempt with its attempt span in the request's context. It counts the attempts for the
-// workload, notes a Retry-After on the attempt span (the trees tell why a pause was
-// long), and adds the service's one rule the Transport cannot know: 404 means the item
-// does not exist, a failure that no retry can fix.
+// inventoryRules sits between the retrying Transport (or a hedged call's attempt) and
+// otelhttp, and sees every attempt with its attempt span in the request's context. It
+// notes a Retry-After on the attempt span (the trees tell why a pause was long), and
+// adds the service's one rule the Transport cannot know: 404 means the item does not
+// exist, a failure that no retry can fix.
 type inventoryRules struct{ next http.RoundTripper }
 
 func (r inventoryRules) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
-		l.attempts = retryhttp.Attempt(ctx)
-		l.answers = append(l.answers, l.plan(l.id, l.attempts))
-	}
 	resp, err := r.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -111,15 +136,43 @@ func (r inventoryRules) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // workloadHooks let the workload keep its own count of what the telemetry must show,
-// straight from the engine's events: the timeouts and the pauses of each call, and how
-// it ended. They come after otelretry's hooks, so OnStart sees the context with the
-// call's span: its trace is the one the tree of the call is built from.
+// straight from the engine's events: the attempts, timeouts, pauses and hedges of each
+// call, and how it ended. They come after otelretry's hooks, so OnStart sees the context
+// with the call's span: its trace is the one the tree of the call is built from. The
+// engine never runs two hooks of one call at once, even when its attempts overlap, so
+// they update the call's log without a lock.
 var workloadHooks = hooks.Hooks{
-	OnStart: func(ctx context.Context, _ hooks.Call) context.Context {
+	OnStart: func(ctx context.Context, c hooks.Call) context.Context {
 		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
 			l.traceID = trace.SpanContextFromContext(ctx).TraceID()
+			l.hedging = c.Hedging
 		}
 		return nil
+	},
+	// A hedged call's attempts learn their number from the context, for the header
+	// that tells the service which attempt it answers (the retrying Transport sends
+	// it itself).
+	OnAttempt: func(ctx context.Context, a hooks.Attempt) context.Context {
+		l, ok := ctx.Value(callLogKey{}).(*callLog)
+		if !ok {
+			return nil
+		}
+		l.attempts = a.Number
+		if l.plan != nil {
+			l.answers = append(l.answers, l.plan(l.id, a.Number))
+		}
+		if a.Hedged {
+			l.hedges++
+		}
+		if !a.Call.Hedging {
+			return nil
+		}
+		return context.WithValue(ctx, attemptKey{}, a.Number)
+	},
+	OnAttemptEnd: func(ctx context.Context, a hooks.Attempt) {
+		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok && a.Superseded {
+			l.superseded++
+		}
 	},
 	OnTimeout: func(ctx context.Context, _ hooks.Attempt) {
 		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok {
@@ -143,6 +196,9 @@ var workloadHooks = hooks.Hooks{
 // callLogKey is the context key under which a call carries its *callLog to the hooks.
 type callLogKey struct{}
 
+// attemptKey is the context key under which a hedged call's attempt carries its number.
+type attemptKey struct{}
+
 // call makes call number id, one request through the retrying client, and records in
 // log what happened, as the workload itself sees it: the attempts made, the outcome,
 // the trace. plan is the service's plan, for the log's list of answers.
@@ -150,10 +206,15 @@ func (c *client) call(ctx context.Context, id int, plan func(call, attempt int) 
 	log.plan = plan
 	ctx = context.WithValue(ctx, callLogKey{}, log)
 	start := time.Now()
-	resp, err := c.do(ctx, id, log.post)
-	if err == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+	var err error
+	if log.hedge {
+		_, err = c.hedged(ctx, id)
+	} else {
+		var resp *http.Response
+		if resp, err = c.do(ctx, id, log.post); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
 	}
 	log.elapsed = time.Since(start)
 	if !log.ended { // the request never reached the policy
@@ -180,7 +241,52 @@ func (c *client) do(ctx context.Context, id int, post bool) (*http.Response, err
 	return c.http.Do(req)
 }
 
-// statusError is the service's 404: the item does not exist.
+// hedged sends the GET of call id under the hedging policy, with retry.HedgeValue around
+// the otelhttp client: each attempt is one request, sent with its attempt span in its
+// context, and the first 200 ends the call. The body is read within the attempt, whose
+// context the call's end cancels.
+func (c *client) hedged(ctx context.Context, id int) ([]byte, error) {
+	return retry.HedgeValue(ctx, c.hedging, func(ctx context.Context) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+		if err != nil {
+			return nil, retry.Permanent(err)
+		}
+		req.Header.Set(headerCall, strconv.Itoa(id))
+		if n, _ := ctx.Value(attemptKey{}).(int); n > 1 {
+			req.Header.Set(headerResend, strconv.Itoa(n-1))
+		}
+		resp, err := c.traced.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return io.ReadAll(resp.Body)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil, statusErr(resp)
+	})
+}
+
+// statusErr is the error of an answer other than 200, as the retrying Transport would
+// see it: 408, 429 and 5xx are retried (a 429's Retry-After in whole seconds is a delay
+// hint), any other status is permanent.
+func statusErr(resp *http.Response) error {
+	err := &statusError{code: resp.StatusCode}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
+			return retry.WithRetryAfter(err, time.Duration(s)*time.Second)
+		}
+		return err
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		return err
+	}
+	return retry.Permanent(err)
+}
+
+// statusError is an answer of the service other than 200: the 404 (the item does not
+// exist) of every call, and any status of a hedged call's attempt.
 type statusError struct{ code int }
 
 func (e *statusError) Error() string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -65,16 +66,23 @@ func TestClientCalls(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		post     bool
+		hedge    bool
 		script   []answer
 		attempts int
 		outcome  string
 		err      string
 	}{
-		{"retried", false, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}}, 3, "success", ""},
+		{"retried", false, false, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}}, 3, "success", ""},
 		// The POST's key and body reach the service on both attempts, or it answers 400.
-		{"idempotent post", true, []answer{{kind: answerUnavailable}}, 2, "success", ""},
-		{"not found", false, []answer{{kind: answerNotFound}}, 1, "permanent", "retry inventory.get: permanent error after 1 attempt: inventory: 404 Not Found"},
-		{"exhausted", false, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}, {kind: answerUnavailable}, {kind: answerUnavailable}}, 4, "exhausted", "retry inventory.get: exhausted after 4 attempts: GET "},
+		{"idempotent post", true, false, []answer{{kind: answerUnavailable}}, 2, "success", ""},
+		{"not found", false, false, []answer{{kind: answerNotFound}}, 1, "permanent", "retry inventory.get: permanent error after 1 attempt: inventory: 404 Not Found"},
+		{"exhausted", false, false, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}, {kind: answerUnavailable}, {kind: answerUnavailable}}, 4, "exhausted", "retry inventory.get: exhausted after 4 attempts: GET "},
+		// Under the hedging policy: the hedge's 200 ends the call, the slow attempt is
+		// superseded; the service sees the attempt numbers (a 503 for the wrong one).
+		{"hedged", false, true, []answer{{kind: answerSlow, latency: slowLatency}}, 2, "success", ""},
+		{"hedged, retried", false, true, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}}, 3, "success", ""},
+		{"hedged, not found", false, true, []answer{{kind: answerNotFound}}, 1, "permanent", `retry inventory.get: permanent error after 1 attempt: Get "http://`},
+		{"hedged, throttled", false, true, []answer{{kind: answerThrottled, retryAfter: time.Second}}, 2, "success", ""},
 	} {
 		c := testClient(t, func(_, attempt int) answer {
 			if attempt <= len(tt.script) {
@@ -82,7 +90,7 @@ func TestClientCalls(t *testing.T) {
 			}
 			return answer{}
 		})
-		log := &callLog{id: 1, post: tt.post}
+		log := &callLog{id: 1, post: tt.post, hedge: tt.hedge}
 		c.call(context.Background(), 1, func(_, attempt int) answer {
 			if attempt <= len(tt.script) {
 				return tt.script[attempt-1]
@@ -95,6 +103,14 @@ func TestClientCalls(t *testing.T) {
 		}
 		if log.attempts != tt.attempts || len(log.answers) != tt.attempts || log.outcome != tt.outcome || !strings.HasPrefix(errText, tt.err) || (tt.err == "") != (log.err == nil) {
 			t.Errorf("%s: %d attempts (%d answers), %s, %v; want %d, %s, %q", tt.name, log.attempts, len(log.answers), log.outcome, log.err, tt.attempts, tt.outcome, tt.err)
+		}
+		wantHedges := 0
+		if tt.hedge && tt.script[0].kind == answerSlow {
+			wantHedges = 1
+		}
+		if log.hedging != tt.hedge || log.hedges != wantHedges || log.superseded != wantHedges {
+			t.Errorf("%s: hedging %v, %d hedges, %d superseded; want %v, %d, %d", tt.name, log.hedging, log.hedges, log.superseded,
+				tt.hedge, wantHedges, wantHedges)
 		}
 	}
 }

@@ -22,6 +22,7 @@ type config struct {
 	hang        float64 // share of attempts never answered (they trip the attempt timeout)
 	latency     time.Duration
 	retryAfter  time.Duration // the Retry-After of the random mix's 429s, whole seconds
+	hedge       float64       // share of random-mix calls sent under the hedging policy
 
 	maxTries       int
 	attemptTimeout time.Duration
@@ -81,9 +82,9 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.stories, "stories", true,
 		"run the scripted stories first: success at once, after retries,\n"+
 			"after an attempt timeout, after a Retry-After pause; exhausted,\n"+
-			"deadline, permanent")
+			"deadline, permanent; an idempotent POST; a hedged GET")
 	fs.IntVar(&cfg.calls, "calls", 12, "`number` of calls with the random failure mix, after the\nstories")
-	fs.IntVar(&cfg.trees, "trees", 8, "print the trees of this `many` calls (-1: all)")
+	fs.IntVar(&cfg.trees, "trees", 9, "print the trees of this `many` calls (-1: all)")
 	fs.Uint64Var(&cfg.seed, "seed", 1, "`seed` of the random failure mix: same seed, same faults")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "`number` of calls in flight at once")
 	fs.Float64Var(&cfg.fail, "fail", 0.3, "`share` (0..1) of random-mix attempts answered 503")
@@ -91,6 +92,8 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&cfg.hang, "hang", 0.05, "`share` (0..1) of random-mix attempts never answered: they\ntrip the attempt timeout")
 	fs.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "the service answers after up to this `duration`")
 	fs.DurationVar(&cfg.retryAfter, "retry-after", time.Second, "the Retry-After of the random mix's 429s, in whole seconds")
+	fs.Float64Var(&cfg.hedge, "hedge", 0, "`share` (0..1) of random-mix calls sent with retry.HedgeValue\n"+
+		"under the hedging policy (a hedge after "+hedgeDelay.String()+")")
 	fs.IntVar(&cfg.maxTries, "max-tries", 4, "policy: attempts per call, the first included")
 	fs.DurationVar(&cfg.attemptTimeout, "attempt-timeout", 250*time.Millisecond, "policy: limit of one attempt")
 	fs.DurationVar(&cfg.deadline, "deadline", 2*time.Second,
@@ -127,7 +130,7 @@ func (c *config) check() error {
 	for _, s := range []struct {
 		name string
 		v    float64
-	}{{"fail", c.fail}, {"throttle", c.throttle}, {"hang", c.hang}} {
+	}{{"fail", c.fail}, {"throttle", c.throttle}, {"hang", c.hang}, {"hedge", c.hedge}} {
 		if s.v < 0 || s.v > 1 {
 			errs = append(errs, fmt.Errorf("-%s %v: must be within 0..1", s.name, s.v))
 		}

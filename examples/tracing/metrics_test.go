@@ -66,6 +66,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		"retry_call_duration_seconds":    "retry_outcome",
 		"retry_attempt_duration_seconds": "retry_attempt_outcome",
 		"retry_backoff_duration_seconds": "",
+		"retry_call_hedges":              "retry_outcome", // unit {hedge}: no suffix
 	} {
 		f, ok := families[name]
 		if !ok {
@@ -129,6 +130,25 @@ func TestMetricsEndpoint(t *testing.T) {
 		if got != w {
 			t.Errorf("calls with at most %v attempts: %d, workload %d", le, got, w)
 		}
+	}
+	// The hedges of the calls of the hedging policy (the hedged story), and the bucket of
+	// the calls that did not hedge.
+	var hedgingCalls uint64
+	var hedges float64
+	noHedge := uint64(0)
+	for _, m := range families["retry_call_hedges"].GetMetric() {
+		hedgingCalls += m.GetHistogram().GetSampleCount()
+		hedges += m.GetHistogram().GetSampleSum()
+		for _, b := range m.GetHistogram().GetBucket() {
+			if b.GetUpperBound() == 0 {
+				noHedge += b.GetCumulativeCount()
+			}
+		}
+	}
+	if pass.hedgingCalls() == 0 || hedgingCalls != uint64(pass.hedgingCalls()) || hedges != float64(pass.hedges()) ||
+		noHedge != uint64(pass.hedgingCalls()-pass.hedgedCalls()) {
+		t.Errorf("retry_call_hedges: %d calls, %v hedges, %d without a hedge; workload %d, %d, %d",
+			hedgingCalls, hedges, noHedge, pass.hedgingCalls(), pass.hedges(), pass.hedgingCalls()-pass.hedgedCalls())
 	}
 	if len(perCall) != len(attemptsBounds)+1 {
 		t.Errorf("%d buckets, want the %d bounds of attemptsBounds and +Inf", len(perCall), len(attemptsBounds))

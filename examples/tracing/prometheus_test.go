@@ -25,7 +25,9 @@ import (
 )
 
 // The workload the integration test scrapes: fixed seed, the stories and a random mix.
-var promWorkload = []string{"-seed", "7", "-calls", "16", "-concurrency", "4", "-trees", "0", "-loop"}
+// A quarter of the random calls go under the hedging policy: most of them never hedge,
+// so that the hedge panels' figures differ from their inverses.
+var promWorkload = []string{"-seed", "7", "-calls", "16", "-hedge", "0.25", "-concurrency", "4", "-trees", "0", "-loop"}
 
 // TestDashboardAgainstPrometheus runs the example with -metrics-addr, has a real
 // Prometheus server scrape it, and runs every panel query of dashboard.json through
@@ -208,6 +210,12 @@ func checkExactCounts(t *testing.T, prom *prometheusServer, want *passLog, pass 
 		{"attempt timeouts", `sum(retry_attempt_duration_seconds_count{retry_attempt_outcome="timeout",retry_operation_name="` +
 			operationName + `"})`, want.timeouts()},
 		{"backoff pauses", `sum(retry_backoff_duration_seconds_count` + sel + `)`, want.retries()},
+		{"calls of the hedging policy", `sum(retry_call_hedges_count` + sel + `)`, want.hedgingCalls()},
+		{"hedges", `sum(retry_call_hedges_sum` + sel + `)`, want.hedges()},
+		{"calls that did not hedge", `sum(retry_call_hedges_bucket{le=~"0|0\\.0",retry_operation_name="` +
+			operationName + `"})`, want.hedgingCalls() - want.hedgedCalls()},
+		{"superseded attempts", `sum(retry_attempt_duration_seconds_count{retry_attempt_outcome="superseded",retry_operation_name="` +
+			operationName + `"})`, want.superseded()},
 	} {
 		got, err := prom.scalar(c.query)
 		if err != nil {
@@ -552,6 +560,13 @@ func checkPanelValues(t *testing.T, prom *prometheusServer, queries []panelQuery
 			failures[o] = float64(n)
 		}
 	}
+	// A hedge panel that divided the wrong way, or left out the 1 -, would give the same
+	// figure on a workload where every call of the hedging policy hedged once.
+	hedging, hedges, hedged := float64(want.hedgingCalls()), float64(want.hedges()), float64(want.hedgedCalls())
+	if hedging == 0 || hedges == hedging || hedged == 0 || 2*hedged == hedging {
+		t.Fatalf("the workload made %v calls of the hedging policy, %v hedges, %v calls hedged: "+
+			"too few to tell a hedge panel from its inverse", hedging, hedges, hedged)
+	}
 	bounds, err := prom.bucketBounds("retry_backoff_duration_seconds_bucket")
 	if err != nil {
 		t.Fatal(err)
@@ -570,6 +585,8 @@ func checkPanelValues(t *testing.T, prom *prometheusServer, queries []panelQuery
 		"Attempt timeouts":                   {operationName: float64(want.timeouts())},
 		"p95 backoff delay":                  {"": histogramQuantile(0.95, bounds, pauses)},
 		"Calls by outcome":                   byOutcome,
+		"Hedges per call":                    {operationName: hedges / hedging},
+		"Share of calls that hedged":         {operationName: hedged / hedging},
 	}
 	labels := map[string]string{
 		"Failures by outcome": "retry_outcome",

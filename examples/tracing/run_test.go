@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -82,7 +83,7 @@ func TestDefaultOutput(t *testing.T) {
 	wantStories := map[string]string{
 		"first-try": "success", "after-retries": "success", "attempt-timeout": "success",
 		"retry-after": "success", "exhausted": "exhausted", "deadline": "deadline", "permanent": "permanent",
-		"idempotent-post": "success",
+		"idempotent-post": "success", "hedged": "success",
 	}
 	for _, c := range pass.calls[:len(wantStories)] {
 		if want := wantStories[c.name]; c.outcome != want {
@@ -91,7 +92,7 @@ func TestDefaultOutput(t *testing.T) {
 	}
 
 	trees := splitTrees(out)
-	for _, c := range pass.calls[:8] { // -trees 8 by default: every story
+	for _, c := range pass.calls[:len(wantStories)] { // -trees 9 by default: every story
 		tree, ok := trees[c.n]
 		if !ok {
 			t.Errorf("no tree printed for call #%d %s", c.n, c.name)
@@ -110,11 +111,31 @@ func TestDefaultOutput(t *testing.T) {
 		"after-retries":   "pause 100ms",
 		"exhausted":       "error: retry " + operationName + ": exhausted after 4 attempts",
 		"idempotent-post": "HTTP POST · 200",
+		"hedged":          "service answered: 200 after 1.00s, 200",
 	} {
 		n := slices.IndexFunc(pass.calls, func(c *callLog) bool { return c.name == name }) + 1
 		if !strings.Contains(trees[n], want) {
 			t.Errorf("tree of %s lacks %q:\n%s", name, want, trees[n])
 		}
+	}
+	// The hedged story: the slow first attempt is still running when the hedge starts
+	// (at the hedge delay), and the hedge's answer ends the call, superseding it.
+	n := slices.IndexFunc(pass.calls, func(c *callLog) bool { return c.name == "hedged" })
+	if c := pass.calls[n]; !c.hedging || c.attempts != 2 || c.hedges != 1 || c.superseded != 1 {
+		t.Errorf("hedged story: hedging %v, %d attempts, %d hedges, %d superseded; want true, 2, 1, 1",
+			c.hedging, c.attempts, c.hedges, c.superseded)
+	}
+	hedgedTree := regexp.MustCompile(`(?m)^retry ` + regexp.QuoteMeta(operationName) + ` · success after 2 attempts · .*\n` +
+		`├─ attempt 1 · (\S+) · superseded\n` +
+		`│  └─ HTTP GET · context canceled · .*\n` +
+		`└─ attempt 2 · hedged at \+(\S+) · \S+ · ok\n` +
+		`   └─ HTTP GET · 200 · .*\n`)
+	if m := hedgedTree.FindStringSubmatch(trees[n+1]); m == nil {
+		t.Errorf("tree of the hedged story:\n%s\nwant the superseded attempt 1 and the hedge, as %s", trees[n+1], hedgedTree)
+	} else if first, err := time.ParseDuration(m[1]); err != nil || first < hedgeDelay {
+		t.Errorf("hedged story: attempt 1 ran %s, want at least the hedge delay %v: the attempts overlap", m[1], hedgeDelay)
+	} else if at, err := time.ParseDuration(m[2]); err != nil || at < hedgeDelay || at > first {
+		t.Errorf("hedged story: the hedge started at +%s, want from the hedge delay %v on, within attempt 1 (%s)", m[2], hedgeDelay, m[1])
 	}
 
 	summary := out[strings.Index(out, "Metrics read back"):]

@@ -29,7 +29,12 @@ const (
 	answerThrottled                     // 429 with a Retry-After header
 	answerNotFound                      // 404: not retryable
 	answerHang                          // no answer until the client gives up
+	answerSlow                          // 200, but only after slowLatency
 )
+
+// slowLatency is how long the service holds a slow answer: far longer than the hedge
+// delay, and than any attempt timeout the flags are likely to set.
+const slowLatency = time.Second
 
 // answer is the flaky service's plan for one request.
 type answer struct {
@@ -51,6 +56,8 @@ func (a answer) String() string {
 		return "404"
 	case answerHang:
 		return "no answer"
+	case answerSlow:
+		return "200 after " + fmtDuration(a.latency)
 	}
 	return "answer(" + strconv.Itoa(int(a.kind)) + ")"
 }
@@ -123,7 +130,7 @@ func (s *flakyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	switch a.kind {
-	case answerOK:
+	case answerOK, answerSlow:
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, "{\"call\":%d,\"attempt\":%d,\"stock\":42}\n", call, attempt)
 	case answerUnavailable:

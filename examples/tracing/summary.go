@@ -20,6 +20,7 @@ const (
 	metricCallAttempts    = "retry.call.attempts"
 	metricAttemptDuration = "retry.attempt.duration"
 	metricBackoffDuration = "retry.backoff.duration"
+	metricCallHedges      = "retry.call.hedges"
 	attrAttemptOutcome    = attribute.Key("retry.attempt.outcome")
 )
 
@@ -166,6 +167,18 @@ func writeSummary(w io.Writer, m retryMetrics, pass *passLog) {
 		fmt.Fprintf(w, label+"%s\n", "backoff pauses", line)
 	}
 
+	// Recorded for the calls of hedging policies only, 0 hedges included: the share of
+	// them that hedged is what the bucket le=0 leaves out.
+	if hedges := m.total(metricCallHedges); hedges.count > 0 {
+		hedged := hedges.count
+		if len(hedges.bounds) > 0 && hedges.bounds[0] == 0 {
+			hedged -= hedges.buckets[0]
+		}
+		writeWrapped(w, fmt.Sprintf(label, "hedges"), fmt.Sprintf("%d in %s (%d hedged) · %s superseded",
+			int(hedges.sum), plural(int(hedges.count), "hedging call"), hedged,
+			plural(int(m.countBy(metricAttemptDuration, attrAttemptOutcome)["superseded"]), "attempt")))
+	}
+
 	var means []string
 	byOutcome := map[string]histPoint{}
 	for _, p := range m[metricCallDuration] {
@@ -185,9 +198,13 @@ func writeSummary(w io.Writer, m retryMetrics, pass *passLog) {
 	if diffs := compareCounts(m, pass); len(diffs) > 0 {
 		writeWrapped(w, "  ", "the workload's own count DIFFERS: "+strings.Join(diffs, "; "))
 	} else {
-		writeWrapped(w, "  ", fmt.Sprintf("the workload's own count agrees: %s, %s, %s, %s",
+		agrees := fmt.Sprintf("the workload's own count agrees: %s, %s, %s, %s",
 			plural(len(pass.calls), "call"), plural(pass.attempts(), "attempt"),
-			plural(pass.timeouts(), "timeout"), plural(pass.retries(), "pause")))
+			plural(pass.timeouts(), "timeout"), plural(pass.retries(), "pause"))
+		if pass.hedgingCalls() > 0 {
+			agrees += fmt.Sprintf(", %s, %d superseded", plural(pass.hedges(), "hedge"), pass.superseded())
+		}
+		writeWrapped(w, "  ", agrees)
 	}
 }
 
@@ -204,6 +221,10 @@ func compareCounts(m retryMetrics, pass *passLog) []string {
 	calls := m.total(metricCallAttempts)
 	if int(calls.sum) != pass.attempts() {
 		diffs = append(diffs, fmt.Sprintf("attempts: metrics %v, workload %d", calls.sum, pass.attempts()))
+	}
+	// One data point per attempt, the superseded attempts of hedged calls included.
+	if got := m.total(metricAttemptDuration).count; got != uint64(pass.attempts()) {
+		diffs = append(diffs, fmt.Sprintf("attempt durations: metrics %d, workload %d attempts", got, pass.attempts()))
 	}
 	wantBuckets := make([]uint64, len(calls.buckets))
 	for n, c := range pass.attemptsPerCall() {
@@ -226,6 +247,21 @@ func compareCounts(m retryMetrics, pass *passLog) []string {
 	}
 	if got, want := m.total(metricBackoffDuration).count, pass.retries(); got != uint64(want) {
 		diffs = append(diffs, fmt.Sprintf("pauses: metrics %d, workload %d", got, want))
+	}
+	hedges := m.total(metricCallHedges)
+	if got, want := hedges.count, pass.hedgingCalls(); got != uint64(want) {
+		diffs = append(diffs, fmt.Sprintf("calls of the hedging policy: metrics %d, workload %d", got, want))
+	}
+	if got, want := hedges.sum, pass.hedges(); got != float64(want) {
+		diffs = append(diffs, fmt.Sprintf("hedges: metrics %v, workload %d", got, want))
+	}
+	if len(hedges.bounds) > 0 && hedges.bounds[0] == 0 {
+		if got, want := hedges.count-hedges.buckets[0], pass.hedgedCalls(); got != uint64(want) {
+			diffs = append(diffs, fmt.Sprintf("hedged calls: metrics %d, workload %d", got, want))
+		}
+	}
+	if got, want := m.countBy(metricAttemptDuration, attrAttemptOutcome)["superseded"], pass.superseded(); got != uint64(want) {
+		diffs = append(diffs, fmt.Sprintf("superseded attempts: metrics %d, workload %d", got, want))
 	}
 	return diffs
 }

@@ -57,7 +57,7 @@ func runScriptedTries(t *testing.T, maxTries int, scripts [][]step) (*passLog, r
 		l := &callLog{n: i + 1, id: i + 1}
 		ctx := context.WithValue(context.Background(), callLogKey{}, l)
 		err := policy.Do(ctx, func(ctx context.Context) error {
-			l.attempts++
+			// workloadHooks' OnAttempt has counted this attempt.
 			s := stepOK
 			if l.attempts <= len(script) {
 				s = script[l.attempts-1]
@@ -72,6 +72,52 @@ func runScriptedTries(t *testing.T, maxTries int, scripts [][]step) (*passLog, r
 				return errFlaky
 			case stepStop:
 				return retry.Permanent(errFlaky)
+			}
+			return nil
+		})
+		l.err, l.outcome = err, outcomeOf(err)
+		pass.calls = append(pass.calls, l)
+	}
+	m, err := readRetryMetrics(context.Background(), reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pass, m
+}
+
+// runHedged makes one call per script under a hedging policy (a hedge after 20ms, three
+// attempts) with the real otelretry hooks and the workload's own, in a synctest bubble.
+func runHedged(t *testing.T, scripts [][]step) (*passLog, retryMetrics) {
+	t.Helper()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), attemptsView)
+	policy := retry.MustNew(
+		retry.Name(operationName),
+		retry.MaxTries(3),
+		retry.HedgeAfter(20*time.Millisecond),
+		retry.PauseWith(retry.Constant(10*time.Millisecond)),
+		retry.Hooks(otelretry.Hooks(
+			otelretry.WithMeterProvider(mp),
+			otelretry.WithTracerProvider(tracenoop.NewTracerProvider()),
+		), workloadHooks),
+	)
+	pass := &passLog{pass: 1}
+	for i, script := range scripts {
+		l := &callLog{n: i + 1, id: i + 1}
+		ctx := context.WithValue(context.Background(), callLogKey{}, l)
+		err := policy.Hedge(ctx, func(ctx context.Context) error {
+			n, _ := ctx.Value(attemptKey{}).(int)
+			s := stepOK
+			if n <= len(script) {
+				s = script[n-1]
+			}
+			if s == stepHang {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			time.Sleep(5 * time.Millisecond)
+			if s == stepFail {
+				return errFlaky
 			}
 			return nil
 		})
@@ -161,6 +207,56 @@ func TestCompareCounts(t *testing.T) {
 			writeSummary(&b, m, p)
 			if !strings.Contains(b.String(), "the workload's own count DIFFERS") {
 				t.Errorf("%s: summary does not say the counts differ:\n%s", tt.name, b.String())
+			}
+		}
+	})
+}
+
+// TestSummaryHedged: calls of a hedging policy, one hedged (its slow attempt superseded),
+// one at once, one retried after a failure (a retry, not a hedge), and the figures of
+// retry.call.hedges and of the superseded attempts against the workload's own count.
+func TestSummaryHedged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pass, m := runHedged(t, [][]step{{stepHang}, {}, {stepFail}})
+		if got := [4]int{pass.hedgingCalls(), pass.hedges(), pass.hedgedCalls(), pass.superseded()}; got != [4]int{3, 1, 1, 1} {
+			t.Fatalf("workload counted hedging calls, hedges, hedged calls, superseded = %v, want 3, 1, 1, 1", got)
+		}
+		var b bytes.Buffer
+		writeSummary(&b, m, pass)
+		for _, want := range []string{
+			"  attempts           5 · success 3 · failure 1 · superseded 1\n",
+			"  hedges             1 in 3 hedging calls (1 hedged) · 1 attempt superseded\n",
+		} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("summary lacks %q:\n%s", want, b.String())
+			}
+		}
+		// The last line wraps: compare its words.
+		words := strings.Join(strings.Fields(b.String()), " ")
+		if want := "the workload's own count agrees: 3 calls, 5 attempts, 0 timeouts, 1 pause, 1 hedge, 1 superseded"; !strings.HasSuffix(words, want) {
+			t.Errorf("summary does not end with %q:\n%s", want, b.String())
+		}
+		checkWidth(t, "summary", b.String())
+
+		for _, tt := range []struct {
+			name   string
+			change func(p *passLog)
+			want   string
+		}{
+			{"a hedge more", func(p *passLog) { p.calls[2].hedges++ }, "hedges: metrics 1, workload 2"},
+			{"a hedged call less", func(p *passLog) { p.calls[0].hedges = 0 }, "hedged calls: metrics 1, workload 0"},
+			{"a call of another policy", func(p *passLog) { p.calls[1].hedging = false },
+				"calls of the hedging policy: metrics 3, workload 2"},
+			{"no superseded attempt", func(p *passLog) { p.calls[0].superseded = 0 }, "superseded attempts: metrics 1, workload 0"},
+		} {
+			p := &passLog{}
+			for _, c := range pass.calls {
+				cp := *c
+				p.calls = append(p.calls, &cp)
+			}
+			tt.change(p)
+			if got := strings.Join(compareCounts(m, p), "\n"); !strings.Contains(got, tt.want) {
+				t.Errorf("%s: diffs lack %q:\n%s", tt.name, tt.want, got)
 			}
 		}
 	})

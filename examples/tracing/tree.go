@@ -25,6 +25,8 @@ const (
 	attrAttemptNumber = attribute.Key("retry.attempt.number")
 	attrTimedOut      = attribute.Key("retry.attempt.timed_out")
 	attrDelay         = attribute.Key("retry.delay")
+	attrHedged        = attribute.Key("retry.attempt.hedged")
+	attrSuperseded    = attribute.Key("retry.attempt.superseded")
 	attrErrorType     = attribute.Key("error.type")
 	attrStatusCode    = attribute.Key("http.response.status_code")
 )
@@ -113,7 +115,12 @@ func writeChildren(w io.Writer, n *spanNode, prefix, note string) {
 	}
 	var lines []line
 	for _, c := range n.children {
-		lines = append(lines, line{spanLine(c.span), c})
+		text := spanLine(c.span)
+		if hedged, _ := attrValue(c.span, attrHedged); hedged.AsBool() {
+			// A hedge overlaps the attempt before it: when it started tells by how much.
+			text = strings.Replace(text, " · ", " · hedged at +"+fmtDuration(c.span.StartTime().Sub(n.span.StartTime()))+" · ", 1)
+		}
+		lines = append(lines, line{text, c})
 		if d, ok := attrValue(c.span, attrDelay); ok {
 			lines = append(lines, line{text: pauseLine(c.span, d)})
 		}
@@ -154,8 +161,13 @@ func spanLine(s sdktrace.ReadOnlySpan) string {
 	if n, ok := attrValue(s, attrAttemptNumber); ok {
 		line := "attempt " + n.String() + " · " + dur + " · "
 		timedOut, _ := attrValue(s, attrTimedOut)
+		superseded, _ := attrValue(s, attrSuperseded)
 		et, hasType := attrValue(s, attrErrorType)
 		switch {
+		case superseded.AsBool():
+			// Canceled when another attempt ended the call: neither a success nor a
+			// failure, whatever the function returned.
+			line += "superseded"
 		case timedOut.AsBool():
 			line += "timed out"
 		case failed && hasType:

@@ -120,6 +120,38 @@ retry inventory.get · deadline after 1 attempt · 5.0ms
 
 `,
 	}, {
+		// Two attempts at once: the hedge, started 50ms into the call while attempt 1 was
+		// still running, ends the call, and attempt 1 is superseded (status Unset, no
+		// error.type; its HTTP request was canceled).
+		name: "hedged call",
+		call: &callLog{n: 9, name: "hedged", traceID: testTrace, answers: []answer{
+			{kind: answerSlow, latency: slowLatency}, {}}},
+		spans: []sdktrace.ReadOnlySpan{
+			stub(1, 0, "retry inventory.get", 0, 56*time.Millisecond, codes.Unset,
+				attrOutcome.String("success"), attrAttemptCount.Int(2)),
+			stub(5, 4, "HTTP GET", 51*time.Millisecond, 55*time.Millisecond, codes.Unset, attrStatusCode.Int(200)),
+			stub(4, 1, "attempt inventory.get", 50*time.Millisecond, 55*time.Millisecond, codes.Unset,
+				attrAttemptNumber.Int(2), attrHedged.Bool(true)),
+			stub(2, 1, "attempt inventory.get", 0, 56*time.Millisecond, codes.Unset,
+				attrAttemptNumber.Int(1), attrSuperseded.Bool(true)),
+			tracetest.SpanStub{
+				Name:        "HTTP GET",
+				SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: testTrace, SpanID: trace.SpanID{7: 3}}),
+				Parent:      trace.NewSpanContext(trace.SpanContextConfig{TraceID: testTrace, SpanID: trace.SpanID{7: 2}}),
+				StartTime:   t0.Add(time.Millisecond), EndTime: t0.Add(56 * time.Millisecond),
+				Status: sdktrace.Status{Code: codes.Error, Description: "context canceled"},
+			}.Snapshot(),
+		},
+		want: `#9 hedged                                 trace 4bf92f3577b34da6a3ce929d0e0e4736
+   service answered: 200 after 1.00s, 200
+retry inventory.get · success after 2 attempts · 56ms
+├─ attempt 1 · 56ms · superseded
+│  └─ HTTP GET · context canceled · 55ms
+└─ attempt 2 · hedged at +50ms · 5.0ms · ok
+   └─ HTTP GET · 200 · 4.0ms
+
+`,
+	}, {
 		name: "no spans",
 		call: &callLog{n: 1, name: "first-try", answers: []answer{{}}},
 		want: `#1 first-try

@@ -16,6 +16,7 @@ type story struct {
 	name   string
 	script []answer
 	post   bool // a POST with an Idempotency-Key instead of a GET
+	hedge  bool // sent under the hedging policy, with retry.HedgeValue
 }
 
 // stories are the calls that show every kind of retry story, in a fixed order. They
@@ -40,6 +41,10 @@ func stories(cfg *config) []story {
 		// A POST is retried only because it carries an Idempotency-Key; its body is
 		// sent again, whole.
 		{name: "idempotent-post", script: []answer{unavailable}, post: true},
+		// The service holds the first attempt far longer than it takes to answer: the
+		// hedging policy sends a second one after hedgeDelay, whose answer ends the
+		// call, and the first is canceled (superseded).
+		{name: "hedged", script: []answer{{kind: answerSlow}}, hedge: true},
 	}
 }
 
@@ -73,6 +78,9 @@ func (w *workload) answer(call, attempt int) answer {
 		if s := w.stories[n].script; attempt <= len(s) {
 			a.kind, a.retryAfter = s[attempt-1].kind, s[attempt-1].retryAfter
 		}
+		if a.kind == answerSlow {
+			a.latency = slowLatency
+		}
 		return a
 	}
 	switch x := r.Float64(); {
@@ -89,6 +97,20 @@ func (w *workload) answer(call, attempt int) answer {
 // post reports whether call n (1-based within a pass) is a POST.
 func (w *workload) post(n int) bool { return n <= len(w.stories) && w.stories[n-1].post }
 
+// hedge reports whether call id (n within its pass) is sent under the hedging policy:
+// the hedged story, and a share -hedge of the random calls. The draw has a random
+// stream of its own (attempt 0, which no attempt uses), so that -hedge leaves the
+// service's answers as they were.
+func (w *workload) hedge(id, n int) bool {
+	if n <= len(w.stories) {
+		return w.stories[n-1].hedge
+	}
+	if w.cfg.hedge <= 0 {
+		return false
+	}
+	return rand.New(rand.NewPCG(w.cfg.seed, uint64(id)<<32)).Float64() < w.cfg.hedge
+}
+
 // name is what the trees call call n (1-based within a pass).
 func (w *workload) name(n int) string {
 	if n <= len(w.stories) {
@@ -103,6 +125,7 @@ type callLog struct {
 	id       int    // what the service sees: counts on across passes
 	name     string // the story, or "random"
 	post     bool   // a POST with an Idempotency-Key, not a GET
+	hedge    bool   // sent under the hedging policy (retry.HedgeValue)
 	plan     func(call, attempt int) answer
 	answers  []answer
 	attempts int
@@ -113,6 +136,13 @@ type callLog struct {
 	traceID  trace.TraceID
 	timeouts int             // attempts whose own timeout fired (OnTimeout)
 	pauses   []time.Duration // the pauses scheduled (OnRetry)
+
+	// Of a call of the hedging policy (hooks.Call.Hedging): the attempts that the hedge
+	// delay started (Attempt.Hedged) and those the end of the call canceled
+	// (Attempt.Superseded).
+	hedging    bool
+	hedges     int
+	superseded int
 }
 
 // passLog is one pass of the workload: its calls in order, and the counts that the
@@ -168,6 +198,47 @@ func (p *passLog) retries() int {
 	return n
 }
 
+// hedgingCalls is the number of calls of the hedging policy: each records one value of
+// retry.call.hedges, 0 included.
+func (p *passLog) hedgingCalls() int {
+	n := 0
+	for _, c := range p.calls {
+		if c.hedging {
+			n++
+		}
+	}
+	return n
+}
+
+// hedges is the number of attempts that the hedge delay started.
+func (p *passLog) hedges() int {
+	n := 0
+	for _, c := range p.calls {
+		n += c.hedges
+	}
+	return n
+}
+
+// hedgedCalls is the number of calls that started at least one hedge.
+func (p *passLog) hedgedCalls() int {
+	n := 0
+	for _, c := range p.calls {
+		if c.hedges > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// superseded is the number of attempts canceled because their call ended without them.
+func (p *passLog) superseded() int {
+	n := 0
+	for _, c := range p.calls {
+		n += c.superseded
+	}
+	return n
+}
+
 // sortedOutcomes lists the outcomes of m in the order of hooks.Outcome.
 func sortedOutcomes[V any](m map[string]V) []string {
 	order := map[string]int{"success": 0, "exhausted": 1, "deadline": 2, "canceled": 3, "gave_up": 4,
@@ -200,7 +271,8 @@ func (w *workload) run(ctx context.Context, c *client, pass int) *passLog {
 	for range min(w.cfg.concurrency, max(size, 1)) {
 		wg.Go(func() {
 			for n := range next {
-				l := &callLog{n: n, id: (pass-1)*size + n, name: w.name(n), post: w.post(n)}
+				id := (pass-1)*size + n
+				l := &callLog{n: n, id: id, name: w.name(n), post: w.post(n), hedge: w.hedge(id, n)}
 				c.call(ctx, l.id, w.answer, l)
 				logs[n-1] = l
 			}

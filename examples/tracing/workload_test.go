@@ -123,11 +123,11 @@ func TestPassLogCounts(t *testing.T) {
 	}
 }
 
-// TestIdempotentPostStory: the last story is a POST, answered 503 then 200; the other
+// TestIdempotentPostStory: the eighth story is a POST, answered 503 then 200; the other
 // calls are GETs.
 func TestIdempotentPostStory(t *testing.T) {
 	w := newWorkload(defaultConfig(t))
-	n := len(w.stories)
+	n := 8
 	if w.name(n) != "idempotent-post" || !w.post(n) {
 		t.Fatalf("story %d is %q (post %v), want the idempotent POST", n, w.name(n), w.post(n))
 	}
@@ -138,5 +138,48 @@ func TestIdempotentPostStory(t *testing.T) {
 		if i != n && w.post(i) {
 			t.Errorf("call %d (%s) is a POST", i, w.name(i))
 		}
+	}
+}
+
+// TestHedgedStory: the last story goes under the hedging policy, its first attempt held
+// far longer than the hedge delay and answered 200 (were it not superseded), the second
+// answered at once; the other stories go under the retrying Transport, and -hedge sends a
+// share of the random calls under the hedging policy without changing any answer.
+func TestHedgedStory(t *testing.T) {
+	w := newWorkload(defaultConfig(t))
+	n := len(w.stories)
+	if w.name(n) != "hedged" || !w.hedge(n, n) || w.post(n) {
+		t.Fatalf("story %d is %q (hedge %v, post %v), want the hedged GET", n, w.name(n), w.hedge(n, n), w.post(n))
+	}
+	for _, id := range []int{n, n + w.size()} { // every pass
+		a, b := w.answer(id, 1), w.answer(id, 2)
+		if a.kind != answerSlow || a.latency != slowLatency || b.kind != answerOK || b.latency > w.cfg.latency {
+			t.Errorf("call %d: the hedged story is answered %v (%v), %v (%v); want slow, then 200 within -latency",
+				id, a, a.latency, b, b.latency)
+		}
+	}
+	if slowLatency < 4*hedgeDelay {
+		t.Errorf("a slow answer takes %v, not far beyond the hedge delay %v", slowLatency, hedgeDelay)
+	}
+	for i := 1; i < w.size()+n; i++ {
+		if i != n && i != n+w.size() && w.hedge(i, (i-1)%w.size()+1) {
+			t.Errorf("call %d (%s) is hedged with -hedge 0", i, w.name((i-1)%w.size()+1))
+		}
+	}
+
+	half := newWorkload(defaultConfig(t, "-hedge", "0.5", "-calls", "200"))
+	hedged := 0
+	for id := n + 1; id <= half.size(); id++ {
+		if half.hedge(id, id) {
+			hedged++
+		}
+		for attempt := 1; attempt <= 3; attempt++ {
+			if got, want := half.answer(id, attempt), newWorkload(defaultConfig(t, "-calls", "200")).answer(id, attempt); got != want {
+				t.Fatalf("call %d attempt %d: -hedge 0.5 changed the answer from %v to %v", id, attempt, want, got)
+			}
+		}
+	}
+	if hedged < 70 || hedged > 130 {
+		t.Errorf("-hedge 0.5: %d of 200 random calls hedged", hedged)
 	}
 }

@@ -39,7 +39,7 @@ const op = Variable + `=~"$` + Variable + `"`
 // Panels are the dashboard's panels: the queries of docs/telemetry.md, each selector
 // filtered on the template variable. Every ratio is a ratio of sums by operation, so
 // that the series of the different outcomes add up and the le label of a bucket (on one
-// side only) is summed out before dividing; le="1" is matched as 1 or 1.0, since
+// side only) is summed out before dividing; le="1" (le="0") is matched as 1 or 1.0, since
 // Prometheus 3 writes the bucket bounds of classic histograms as floats.
 var Panels = []Panel{
 	{
@@ -86,6 +86,25 @@ var Panels = []Panel{
 		Legend:      "{{retry_outcome}}",
 		Unit:        "reqps",
 	},
+	// retry.call.hedges has a data point for every call of a hedging policy made with
+	// Hedge or HedgeValue (0 hedges included) and none for other calls, so both hedge
+	// panels are about the calls that could hedge.
+	{
+		Title:       "Hedges per call",
+		Description: "Mean number of hedges (attempts started because the one before was slow) per call of a hedging policy.",
+		Expr: `sum by (retry_operation_name) (rate(retry_call_hedges_sum{` + op + `}[5m]))` +
+			` / sum by (retry_operation_name) (rate(retry_call_hedges_count{` + op + `}[5m]))`,
+		Legend: "{{retry_operation_name}}",
+		Unit:   "short",
+	},
+	{
+		Title:       "Share of calls that hedged",
+		Description: "Calls of a hedging policy that started at least one hedge, out of all its calls.",
+		Expr: `1 - sum by (retry_operation_name) (rate(retry_call_hedges_bucket{le=~"0|0\\.0", ` + op + `}[5m]))` +
+			` / sum by (retry_operation_name) (rate(retry_call_hedges_count{` + op + `}[5m]))`,
+		Legend: "{{retry_operation_name}}",
+		Unit:   "percentunit",
+	},
 }
 
 // Build returns the dashboard.
@@ -94,7 +113,8 @@ func Build() (dashboard.Dashboard, error) {
 	b := dashboard.NewDashboardBuilder("retrykit: retries").
 		Uid(UID).
 		Description("Retry behaviour from the otelretry metrics (retry.call.attempts, retry.call.duration, "+
-			"retry.attempt.duration, retry.backoff.duration) as the OpenTelemetry Prometheus exporter names them.").
+			"retry.attempt.duration, retry.backoff.duration, retry.call.hedges) as the OpenTelemetry Prometheus "+
+			"exporter names them.").
 		Tags([]string{"retrykit", "opentelemetry"}).
 		Editable().
 		Refresh("30s").

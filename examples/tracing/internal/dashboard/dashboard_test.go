@@ -101,6 +101,8 @@ func TestTelemetryQueriesCovered(t *testing.T) {
 		{"sum by (retry_outcome)", `retry_call_duration_seconds_count{retry_outcome!="success"`}, // failures by outcome
 		{`retry_attempt_duration_seconds_count{retry_attempt_outcome="timeout"`},                 // attempt timeouts
 		{"histogram_quantile(0.95, sum by (le) (rate(retry_backoff_duration_seconds_bucket{"},    // p95 backoff
+		{"retry_call_hedges_sum", "retry_call_hedges_count"},                                     // hedges per call
+		{"1 - ", `retry_call_hedges_bucket{le=~"0|0\\.0"`, "retry_call_hedges_count"},            // share that hedged
 	} {
 		found := false
 		for _, p := range Panels {
@@ -112,6 +114,48 @@ func TestTelemetryQueriesCovered(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no panel query has all of %q", want)
+		}
+	}
+}
+
+// TestTelemetryQueriesMatchPanels checks the "Dashboard queries" section of
+// docs/telemetry.md against the panels, both ways: every query written there is a panel's
+// query without the operation filter, word for word, and every panel's query is there.
+func TestTelemetryQueriesMatchPanels(t *testing.T) {
+	b, err := os.ReadFile("../../../../docs/telemetry.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	i := strings.Index(doc, "\n## Dashboard queries\n")
+	if i < 0 {
+		t.Fatal("docs/telemetry.md has no Dashboard queries section")
+	}
+	section := doc[i:]
+	if j := strings.Index(section[1:], "\n## "); j >= 0 {
+		section = section[:j+1]
+	}
+	documented := map[string]bool{}
+	for _, block := range strings.Split(section, "```promql\n")[1:] {
+		q, _, ok := strings.Cut(block, "```")
+		if !ok {
+			t.Fatalf("an unterminated promql block: %q", block)
+		}
+		documented[strings.Join(strings.Fields(q), " ")] = true
+	}
+	unfiltered := strings.NewReplacer("{"+op+"}", "", ", "+op, "")
+	panels := map[string]string{}
+	for _, p := range Panels {
+		panels[unfiltered.Replace(p.Expr)] = p.Title
+	}
+	for q := range documented {
+		if _, ok := panels[q]; !ok {
+			t.Errorf("docs/telemetry.md documents a query that no panel has:\n%s", q)
+		}
+	}
+	for q, title := range panels {
+		if !documented[q] {
+			t.Errorf("panel %q's query is not in docs/telemetry.md's Dashboard queries:\n%s", title, q)
 		}
 	}
 }

@@ -34,4 +34,6 @@ func ExampleJSON() {
 	// - Attempt timeouts
 	// - p95 backoff delay
 	// - Calls by outcome
+	// - Hedges per call
+	// - Share of calls that hedged
 }
