@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -374,5 +376,46 @@ func TestHedgeOnlyWhatMayBeRetried(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestHedgeConcurrent: many hedged calls at once on one Transport, over loopback, half
+// of whose first attempts get no answer: every call returns the hedge's answer and no
+// response body is left open.
+func TestHedgeConcurrent(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if retryhttp.Attempt(r.Context()) != 0 {
+			t.Error("the attempt number crossed the wire")
+		}
+		if r.Header.Get("X-Retry-Attempt") == "" && n.Add(1)%2 == 0 {
+			<-r.Context().Done() // the hedge answers for it
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	next := &counted{next: &http.Transport{}}
+	defer next.next.(*http.Transport).CloseIdleConnections()
+	p := retry.MustNew(retry.MaxTries(3), retry.HedgeAfter(5*time.Millisecond))
+	client := &http.Client{Transport: retryhttp.NewTransport(next, p, retryhttp.AttemptHeader("X-Retry-Attempt"))}
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for range 8 {
+				resp, err := client.Get(srv.URL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if body := readBody(t, resp); body != "ok" {
+					t.Errorf("body %q", body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if open, _ := next.open(); open != 0 {
+		t.Errorf("%d response bodies left open", open)
 	}
 }

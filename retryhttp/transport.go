@@ -83,6 +83,12 @@ const drainLimit = 64 << 10
 // until the caller's context is done or the policy's Deadline passes, and closing it
 // releases everything the call holds.
 //
+// When p hedges (retry.HedgeAfter, retry.HedgeAtQuantile), the requests that may be sent
+// more than once are hedged: a slow attempt gets company, the first success is returned,
+// and the responses of the other attempts are drained and closed before RoundTrip
+// returns, even one that arrived after the winner's. The others have their one attempt
+// under p without its hedge option.
+//
 // Hooks and telemetry name each call OperationName(req), else p's Name, else
 // "HTTP <method>".
 func NewTransport(next http.RoundTripper, p *retry.Policy, opts ...Option) *Transport {
