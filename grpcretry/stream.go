@@ -34,6 +34,9 @@ func StreamClientInterceptor(p *retry.Policy, opts ...Option) grpc.StreamClientI
 		panic("grpcretry: StreamClientInterceptor called with a nil *retry.Policy (build one with retry.New)")
 	}
 	c := newConfig("StreamClientInterceptor", opts)
+	if p.Hedges() {
+		p = withoutHedge(p) // streams are retried, never hedged
+	}
 	ps := newPolicies(p)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 		pol := ps.get(method)

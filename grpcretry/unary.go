@@ -20,8 +20,15 @@ func UnaryClientInterceptor(p *retry.Policy, opts ...Option) grpc.UnaryClientInt
 		panic("grpcretry: UnaryClientInterceptor called with a nil *retry.Policy (build one with retry.New)")
 	}
 	c := newConfig("UnaryClientInterceptor", opts)
+	hedged := p.Hedges()
+	if hedged {
+		p = hedging(p)
+	}
 	ps := newPolicies(p)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+		if hedged {
+			return c.hedgeUnary(ctx, ps.get(method), method, req, reply, cc, invoker, callOpts)
+		}
 		attempts := 0
 		err := ps.get(method).Do(ctx, func(actx context.Context) error {
 			attempts++
