@@ -28,6 +28,9 @@ import (
 // the same so that its hooks (spans, metrics) see it, with p's Deadline bounding the
 // whole stream.
 //
+// Streams are never hedged: under a policy with a hedge option they are retried as under
+// the same policy without it.
+//
 // It panics if p is nil or an option is invalid, naming the option.
 func StreamClientInterceptor(p *retry.Policy, opts ...Option) grpc.StreamClientInterceptor {
 	if p == nil {
