@@ -3,6 +3,7 @@ package retryhttp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -418,4 +419,129 @@ func TestHedgeConcurrent(t *testing.T) {
 	if open, _ := next.open(); open != 0 {
 		t.Errorf("%d response bodies left open", open)
 	}
+}
+
+// TestHedgeEnds: how a hedged call ends when its winner is not simply the first
+// answer: the caller's cancellation with attempts in flight, a Retry-After over the
+// limit, the body of the winner read past the attempt timeout and up to the deadline.
+// In every case no response body is left open.
+func TestHedgeEnds(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		steps    []http.HandlerFunc
+		policy   []retry.Option
+		cancel   time.Duration // the caller cancels after this; 0: never
+		wantErr  error         // RoundTrip's error
+		wantCode int           // the status of the response returned, if any
+		wantBody string        // its body, read whole
+		readErr  error         // the error of reading it
+		took     time.Duration // until RoundTrip returns
+		readTook time.Duration // until the body was read
+	}{
+		{
+			name:    "caller cancels while two attempts run",
+			steps:   []http.HandlerFunc{hang},
+			cancel:  time.Second,
+			wantErr: context.Canceled, took: time.Second,
+		},
+		{
+			name: "Retry-After over the limit from the hedge",
+			steps: []http.HandlerFunc{hang, func(w http.ResponseWriter, r *http.Request) {
+				reply(http.StatusServiceUnavailable, "go away", "Retry-After", "3600")(w, r)
+			}},
+			wantCode: http.StatusServiceUnavailable, wantBody: "go away", took: 100 * time.Millisecond,
+		},
+		{
+			name:     "winner's body outlives its attempt",
+			steps:    []http.HandlerFunc{hang, slowBody(3*time.Second, "whole")},
+			policy:   []retry.Option{retry.AttemptTimeout(time.Second), retry.Deadline(10 * time.Second)},
+			wantCode: http.StatusOK, wantBody: "whole", took: 100 * time.Millisecond, readTook: 3100 * time.Millisecond,
+		},
+		{
+			name:     "winner's body ends at the deadline",
+			steps:    []http.HandlerFunc{hang, slowBody(time.Hour, "never")},
+			policy:   []retry.Option{retry.AttemptTimeout(time.Second), retry.Deadline(5 * time.Second)},
+			wantCode: http.StatusOK, readErr: context.DeadlineExceeded, took: 100 * time.Millisecond, readTook: 5 * time.Second,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				next, conns, stop := serveHedged(&script{steps: tc.steps})
+				defer stop()
+				p := retry.MustNew(append(tc.policy, retry.MaxTries(3), retry.HedgeAfter(100*time.Millisecond))...)
+				tr := retryhttp.NewTransport(next, p)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if tc.cancel > 0 {
+					time.AfterFunc(tc.cancel, cancel)
+				}
+				start := time.Now()
+				resp, err := tr.RoundTrip(newGet(t, ctx, service))
+				if took := time.Since(start); took != tc.took {
+					t.Errorf("RoundTrip took %v, want %v", took, tc.took)
+				}
+				if tc.wantErr != nil {
+					if resp != nil || !errors.Is(err, tc.wantErr) {
+						t.Fatalf("RoundTrip = %v, %v; want no response and %v", resp, err, tc.wantErr)
+					}
+				} else {
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, rerr := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != tc.wantCode || string(b) != tc.wantBody || !errors.Is(rerr, tc.readErr) {
+						t.Errorf("%d %q (read error %v), want %d %q (%v)", resp.StatusCode, b, rerr, tc.wantCode, tc.wantBody, tc.readErr)
+					}
+					if tc.readTook > 0 && time.Since(start) != tc.readTook {
+						t.Errorf("the body was read after %v, want %v", time.Since(start), tc.readTook)
+					}
+				}
+				synctest.Wait()
+				if open, _ := next.open(); open != 0 {
+					t.Errorf("%d bodies still open", open)
+				}
+				if n := conns.active(); n != 0 {
+					t.Errorf("%d server connections still serve a request", n)
+				}
+			})
+		})
+	}
+}
+
+// panicking panics in the RoundTrip of its second attempt.
+type panicking struct{ next http.RoundTripper }
+
+func (p panicking) RoundTrip(req *http.Request) (*http.Response, error) {
+	if retryhttp.Attempt(req.Context()) == 2 {
+		panic("next broke")
+	}
+	return p.next.RoundTrip(req)
+}
+
+// TestHedgePanic: a panic of next in a hedge reaches the caller of RoundTrip, once the
+// other attempt was canceled and its response, if any, closed.
+func TestHedgePanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		next, conns, stop := serveHedged(&script{steps: []http.HandlerFunc{hang}})
+		defer stop()
+		p := retry.MustNew(retry.MaxTries(3), retry.HedgeAfter(100*time.Millisecond))
+		tr := retryhttp.NewTransport(panicking{next}, p)
+		func() {
+			defer func() {
+				if r := recover(); r != "next broke" {
+					t.Errorf("recovered %v, want next's panic", r)
+				}
+			}()
+			_, _ = tr.RoundTrip(newGet(t, context.Background(), service))
+			t.Error("RoundTrip returned")
+		}()
+		synctest.Wait()
+		if open, _ := next.open(); open != 0 {
+			t.Errorf("%d bodies still open", open)
+		}
+		if n := conns.active(); n != 0 {
+			t.Errorf("%d server connections still serve a request", n)
+		}
+	})
 }
