@@ -56,33 +56,33 @@ type hedgedAttempt struct {
 	buf     [6]grpc.CallOption
 }
 
+// hedgedCall is a hedged unary call: its arguments and the attempts that ended.
+type hedgedCall struct {
+	c        *config
+	method   string
+	req      any
+	reply    any
+	cc       *grpc.ClientConn
+	invoker  grpc.UnaryInvoker
+	callOpts []grpc.CallOption
+
+	mu       sync.Mutex
+	ended    []*hedgedAttempt
+	endedBuf [2]*hedgedAttempt
+}
+
 // hedgeUnary runs a unary call under p, a hedging policy: attempts may run at the same
 // time, so none writes into the caller's reply; the first to succeed is copied into it.
 func (c *config) hedgeUnary(ctx context.Context, p *retry.Policy, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts []grpc.CallOption) error {
-	var mu sync.Mutex
-	var ended []*hedgedAttempt
-	win, err := retry.HedgeValue(ctx, p, func(actx context.Context) (*hedgedAttempt, error) {
-		n, _ := actx.Value(numberKey{}).(int)
-		a := &hedgedAttempt{reply: newReply(reply)}
-		err := invoker(c.withAttempt(actx, n), method, req, a.reply, cc, a.with(callOpts)...)
-		if err != nil {
-			err = c.judge(actx, err, a.trailer)
-			a.err, _ = errors.AsType[*attemptError](err)
-		}
-		mu.Lock()
-		ended = append(ended, a)
-		mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		return a, nil
-	})
+	hc := &hedgedCall{c: c, method: method, req: req, reply: reply, cc: cc, invoker: invoker, callOpts: callOpts}
+	hc.ended = hc.endedBuf[:0]
+	win, err := retry.HedgeValue(ctx, p, hc.attempt)
 	if err != nil {
 		// The caller's header and trailer options get those of the attempt whose error
 		// is the call's, as without hedging.
 		if re, ok := errors.AsType[*retry.Error](err); ok {
 			if ae, ok := errors.AsType[*attemptError](re.Last); ok {
-				for _, a := range ended {
+				for _, a := range hc.ended {
 					if a.err == ae {
 						a.deliver(callOpts)
 					}
@@ -94,6 +94,24 @@ func (c *config) hedgeUnary(ctx context.Context, p *retry.Policy, method string,
 	copyReply(reply, win.reply)
 	win.deliver(callOpts)
 	return nil
+}
+
+// attempt is one attempt of a hedged call, perhaps at the same time as others.
+func (hc *hedgedCall) attempt(actx context.Context) (*hedgedAttempt, error) {
+	n, _ := actx.Value(numberKey{}).(int)
+	a := &hedgedAttempt{reply: newReply(hc.reply)}
+	err := hc.invoker(hc.c.withAttempt(actx, n), hc.method, hc.req, a.reply, hc.cc, a.with(hc.callOpts)...)
+	if err != nil {
+		err = hc.c.judge(actx, err, a.trailer)
+		a.err, _ = errors.AsType[*attemptError](err)
+	}
+	hc.mu.Lock()
+	hc.ended = append(hc.ended, a)
+	hc.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // with returns the caller's call options with those that write into the caller's

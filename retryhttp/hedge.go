@@ -31,6 +31,9 @@ type hedgedTrip struct {
 
 	mu   sync.Mutex
 	kept []*roundTrip // the attempts that hold a response
+
+	first   roundTrip     // attempt 1's state: the call of a first-try success allocates none
+	keptBuf [2]*roundTrip // kept's first backing array
 }
 
 // hedge sends req, which may be sent more than once, under p, a hedging policy: when an
@@ -42,6 +45,7 @@ func (t *Transport) hedge(p *retry.Policy, req *http.Request) (*http.Response, e
 	ctx := req.Context()
 	callCtx, release := p.CallContext(ctx)
 	h := &hedgedTrip{t: t, req: req, callCtx: callCtx}
+	h.kept = h.keptBuf[:0]
 	returned := false
 	defer func() {
 		if !returned { // next or a hook panicked: the panic goes on, no response leaks
@@ -72,10 +76,15 @@ func (t *Transport) hedge(p *retry.Policy, req *http.Request) (*http.Response, e
 // attempt is one attempt of a hedged call, perhaps at the same time as others. It
 // returns its own state when it succeeds.
 func (h *hedgedTrip) attempt(actx context.Context) (*roundTrip, error) {
-	rt := &roundTrip{t: h.t, req: h.req, callCtx: h.callCtx, hedged: true, n: Attempt(actx)}
-	if rt.n == 1 {
+	n := Attempt(actx)
+	var rt *roundTrip
+	if n == 1 {
 		h.sent.Store(true)
+		rt = &h.first
+	} else {
+		rt = new(roundTrip)
 	}
+	*rt = roundTrip{t: h.t, req: h.req, callCtx: h.callCtx, hedged: true, n: n}
 	err := rt.send(actx)
 	if rt.resp != nil {
 		h.mu.Lock()
