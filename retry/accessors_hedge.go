@@ -13,9 +13,9 @@ func (p *Policy) Hedges() bool {
 
 // NoHedge removes the hedge option given before it: a policy derived with
 //
-//	once, err := p.With(retry.NoHedge())
+//	once, err := policy.With(retry.NoHedge())
 //
-// retries as p does, with p's limits, hooks and budget, but never hedges, so that Do
+// retries as policy does, with its limits, hooks and budget, but never hedges, so that Do
 // may call it. It is meant for the calls of a hedging policy that must not run twice at
 // once (a request that cannot be replayed, a stream). A hedge option given after it
 // applies again.
