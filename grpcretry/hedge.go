@@ -115,17 +115,31 @@ func (hc *hedgedCall) attempt(actx context.Context) (*hedgedAttempt, error) {
 }
 
 // with returns the caller's call options with those that write into the caller's
-// variables (grpc.Header, grpc.Trailer, grpc.Peer) replaced by the attempt's own.
+// variables (grpc.Header, grpc.Trailer, grpc.Peer) replaced by the attempt's own. The
+// trailer is always asked for: it may carry the server's pushback.
 func (a *hedgedAttempt) with(callOpts []grpc.CallOption) []grpc.CallOption {
 	opts := a.buf[:0]
+	header, peer := false, false
 	for _, o := range callOpts {
 		switch o.(type) {
-		case grpc.HeaderCallOption, grpc.TrailerCallOption, grpc.PeerCallOption:
+		case grpc.HeaderCallOption:
+			header = true
+			continue
+		case grpc.PeerCallOption:
+			peer = true
+			continue
+		case grpc.TrailerCallOption:
 			continue
 		}
 		opts = append(opts, o)
 	}
-	return append(opts, grpc.Header(&a.header), grpc.Trailer(&a.trailer), grpc.Peer(&a.peer))
+	if header {
+		opts = append(opts, grpc.Header(&a.header))
+	}
+	if peer {
+		opts = append(opts, grpc.Peer(&a.peer))
+	}
+	return append(opts, grpc.Trailer(&a.trailer))
 }
 
 // deliver writes the attempt's header, trailer and peer where the caller's call options
