@@ -3,6 +3,7 @@ package grpcretry_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/retrykit/retrykit/grpcretry"
 	"github.com/retrykit/retrykit/retry"
@@ -27,6 +28,7 @@ func BenchmarkUnaryInterceptor(b *testing.B) {
 		}},
 		{"grpcretry", grpcretry.UnaryClientInterceptor(retry.MustNew(retry.MaxTries(3)))},
 		{"grpcretry-named", grpcretry.UnaryClientInterceptor(retry.MustNew(retry.MaxTries(3), retry.Name("check")))},
+		{"grpcretry-hedging", grpcretry.UnaryClientInterceptor(retry.MustNew(retry.MaxTries(3), retry.HedgeAfter(time.Second)))},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -79,6 +79,29 @@
 // As for any gRPC stream, the application must read a stream to its end or cancel its
 // context; then no goroutine and no stream of the interceptor outlives the call.
 //
+// # Hedging
+//
+// With a policy that hedges (retry.HedgeAfter, retry.HedgeAtQuantile), unary calls are
+// hedged: when an attempt has no answer after the hedge delay, another starts while it
+// runs, the first success is the call's, and the other attempts are canceled. An
+// interceptor hedges every unary call it sees: give a hedging policy only to the
+// interceptor of a connection whose unary methods are idempotent.
+//
+// Attempts that run at the same time share nothing gRPC writes into. Each unmarshals its
+// answer into a new message of the reply's type (a new protocol buffer message; for
+// another codec, a new value of the type the reply points to), and the winner's is
+// copied into the caller's reply: for a protocol buffer by proto.Reset and proto.Merge,
+// which leaves exactly the server's message, as an unhedged call does. The variables of
+// grpc.Header, grpc.Trailer and grpc.Peer receive the winner's values, or when the call
+// fails those of the attempt whose status it returns. Call options that call back, such
+// as grpc.OnFinish, run once per attempt, perhaps at the same time. The attempt metadata
+// of a hedge counts the attempts started before it, as for a resend.
+//
+// Streams are not hedged: a server-streaming call under a hedging policy is retried until
+// its first message as under the same policy without its hedge option (retry.NoHedge),
+// since overlapping attempts would each need a stream of their own, and client and
+// bidirectional streams pass through as always.
+//
 // # Operation name
 //
 // The hooks (span names, the retry.operation.name attribute) see the policy's Name if

@@ -28,12 +28,18 @@ import (
 // the same so that its hooks (spans, metrics) see it, with p's Deadline bounding the
 // whole stream.
 //
+// Streams are never hedged: under a policy with a hedge option they are retried as under
+// the same policy without it.
+//
 // It panics if p is nil or an option is invalid, naming the option.
 func StreamClientInterceptor(p *retry.Policy, opts ...Option) grpc.StreamClientInterceptor {
 	if p == nil {
 		panic("grpcretry: StreamClientInterceptor called with a nil *retry.Policy (build one with retry.New)")
 	}
 	c := newConfig("StreamClientInterceptor", opts)
+	if p.Hedges() {
+		p = withoutHedge(p) // streams are retried, never hedged
+	}
 	ps := newPolicies(p)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 		pol := ps.get(method)

@@ -12,7 +12,8 @@ import (
 // UnaryClientInterceptor returns an interceptor that runs every unary call under p: each
 // attempt is one call of the next invoker with the attempt's context, and a failed
 // attempt is retried when its status code is retryable (see Codes) and p allows another
-// attempt. See the package documentation for the rules.
+// attempt. When p hedges, attempts may overlap: each writes into a reply of its own, and
+// the first success is copied into reply. See the package documentation for the rules.
 //
 // It panics if p is nil or an option is invalid, naming the option.
 func UnaryClientInterceptor(p *retry.Policy, opts ...Option) grpc.UnaryClientInterceptor {
@@ -20,8 +21,15 @@ func UnaryClientInterceptor(p *retry.Policy, opts ...Option) grpc.UnaryClientInt
 		panic("grpcretry: UnaryClientInterceptor called with a nil *retry.Policy (build one with retry.New)")
 	}
 	c := newConfig("UnaryClientInterceptor", opts)
+	hedged := p.Hedges()
+	if hedged {
+		p = hedging(p)
+	}
 	ps := newPolicies(p)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+		if hedged {
+			return c.hedgeUnary(ctx, ps.get(method), method, req, reply, cc, invoker, callOpts)
+		}
 		attempts := 0
 		err := ps.get(method).Do(ctx, func(actx context.Context) error {
 			attempts++

@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/retrykit/retrykit/retry"
 	"github.com/retrykit/retrykit/retryhttp"
 )
 
 // BenchmarkFirstTry is a keep-alive GET on loopback answered 200 at once, through a bare
-// http.Transport and through a Transport over one.
+// http.Transport and through a Transport over one, with a policy that hedges or not.
 func BenchmarkFirstTry(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
@@ -24,6 +25,9 @@ func BenchmarkFirstTry(b *testing.B) {
 		{"bare", func(t *http.Transport) http.RoundTripper { return t }},
 		{"retryhttp", func(t *http.Transport) http.RoundTripper {
 			return retryhttp.NewTransport(t, retry.MustNew(retry.MaxTries(3)))
+		}},
+		{"retryhttp-hedging", func(t *http.Transport) http.RoundTripper {
+			return retryhttp.NewTransport(t, retry.MustNew(retry.MaxTries(3), retry.HedgeAfter(time.Second)))
 		}},
 	} {
 		b.Run(tt.name, func(b *testing.B) {

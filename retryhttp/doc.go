@@ -15,6 +15,15 @@
 //	client := retryhttp.NewClient(policy)
 //	resp, err := client.Get("https://inventory.example/items/42")
 //
+// A policy with a hedge option (retry.HedgeAfter, retry.HedgeAtQuantile) hedges the
+// requests the Transport may retry: when an attempt has no response headers after the
+// hedge delay, another request is sent while it runs, and the first success is the
+// response returned. Every attempt sends a request of its own, with a fresh body from
+// GetBody, its number in Attempt and AttemptHeader as for a resend; the responses of the
+// attempts that lost are drained (up to 64 KiB) and closed before RoundTrip returns,
+// their requests canceled. A request that may be sent only once is never hedged: it gets
+// its one attempt under the policy without its hedge option.
+//
 // For code that runs its own loop, [WithRetryAfter] attaches the wait of a response's
 // Retry-After header (RFC 9110, section 10.2.3) to the error an attempt returns, so that
 // the policy pauses at least that long before the next attempt (and ends the call at

@@ -19,15 +19,23 @@ import (
 type Transport struct {
 	next   http.RoundTripper
 	policy *retry.Policy // the caller's, with the Retry-After limit as a GiveUp rule
+	once   *retry.Policy // when policy hedges: policy without its hedge option, else nil
 	cfg    config
 
-	// The policy of one RoundTrip, derived once per name: fixed when every call bears
+	// The policies of one RoundTrip, derived once per name: fixed when every call bears
 	// the policy's own Name, else one per standard method and the rest in names.
-	fixed        *retry.Policy
-	methods      [len(standardMethods)]*retry.Policy
-	names        sync.Map // operation name -> *retry.Policy
-	otherMethods sync.Map // non-standard method -> *retry.Policy
+	fixed        *policies
+	methods      [len(standardMethods)]*policies
+	names        sync.Map // operation name -> *policies
+	otherMethods sync.Map // non-standard method -> *policies
 	nNames       atomic.Int64
+}
+
+// policies are the policies of the calls of one name: p, and when p hedges, once, the
+// same without the hedge option, for the requests that may be sent only once.
+type policies struct {
+	p    *retry.Policy
+	once *retry.Policy
 }
 
 // standardMethods are the methods of RFC 9110 and PATCH, whose call names are derived
@@ -75,6 +83,12 @@ const drainLimit = 64 << 10
 // until the caller's context is done or the policy's Deadline passes, and closing it
 // releases everything the call holds.
 //
+// When p hedges (retry.HedgeAfter, retry.HedgeAtQuantile), the requests that may be sent
+// more than once are hedged: a slow attempt gets company, the first success is returned,
+// and the responses of the other attempts are drained and closed before RoundTrip
+// returns, even one that arrived after the winner's. The others have their one attempt
+// under p without its hedge option.
+//
 // Hooks and telemetry name each call OperationName(req), else p's Name, else
 // "HTTP <method>".
 func NewTransport(next http.RoundTripper, p *retry.Policy, opts ...Option) *Transport {
@@ -93,8 +107,18 @@ func NewTransport(next http.RoundTripper, p *retry.Policy, opts ...Option) *Tran
 		panic("retryhttp: " + err.Error()) // GiveUp with a function never fails
 	}
 	t := &Transport{next: next, policy: base, cfg: cfg}
+	if base.Hedges() {
+		// Hedged attempts run at once: each learns its number from the engine (the
+		// number its hooks see), not from a count of its own.
+		if t.policy, err = base.With(retry.Hooks(numberAttempts)); err == nil {
+			t.once, err = base.With(retry.NoHedge())
+		}
+		if err != nil {
+			panic("retryhttp: " + err.Error()) // Hooks and NoHedge never fail
+		}
+	}
 	if base.Name() != "" {
-		t.fixed = base
+		t.fixed = &policies{p: t.policy, once: t.once}
 	} else {
 		for i, m := range standardMethods {
 			t.methods[i] = t.derive("HTTP " + m)
@@ -122,16 +146,22 @@ func waitsTooLong(err error) bool {
 	return ok && se.tooLong
 }
 
-func (t *Transport) derive(name string) *retry.Policy {
+func (t *Transport) derive(name string) *policies {
 	p, err := t.policy.With(retry.Name(name))
 	if err != nil {
 		panic("retryhttp: " + err.Error()) // Name never fails
 	}
-	return p
+	ps := &policies{p: p}
+	if t.once != nil {
+		if ps.once, err = t.once.With(retry.Name(name)); err != nil {
+			panic("retryhttp: " + err.Error())
+		}
+	}
+	return ps
 }
 
-// policyFor returns the policy that names req's call.
-func (t *Transport) policyFor(req *http.Request) *retry.Policy {
+// policyFor returns the policies that name req's call.
+func (t *Transport) policyFor(req *http.Request) *policies {
 	if t.cfg.opName != nil {
 		if name := t.cfg.opName(req); name != "" {
 			return t.named(name)
@@ -152,20 +182,20 @@ func (t *Transport) policyFor(req *http.Request) *retry.Policy {
 	return t.cached(&t.otherMethods, m, "HTTP ")
 }
 
-// named returns the policy for an operation name, derived once per name.
-func (t *Transport) named(name string) *retry.Policy { return t.cached(&t.names, name, "") }
+// named returns the policies for an operation name, derived once per name.
+func (t *Transport) named(name string) *policies { return t.cached(&t.names, name, "") }
 
-// cached returns the policy named prefix+key from cache, derived once per key.
-func (t *Transport) cached(cache *sync.Map, key, prefix string) *retry.Policy {
+// cached returns the policies named prefix+key from cache, derived once per key.
+func (t *Transport) cached(cache *sync.Map, key, prefix string) *policies {
 	if p, ok := cache.Load(key); ok {
-		return p.(*retry.Policy)
+		return p.(*policies)
 	}
 	p := t.derive(prefix + key)
 	if t.nNames.Add(1) > maxNames {
 		return p // unbounded names (a URL?) must not grow the cache
 	}
 	q, _ := cache.LoadOrStore(key, p)
-	return q.(*retry.Policy)
+	return q.(*policies)
 }
 
 // RoundTrip sends req under the policy, as NewTransport describes. It is safe for
@@ -180,10 +210,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, errors.New("retryhttp: nil Request.URL")
 	}
-	p := t.policyFor(req)
+	ps := t.policyFor(req)
+	once := !rewindable(req) || !t.cfg.anyMethod && !idempotent(req)
+	p := ps.p
+	if ps.once != nil {
+		if !once {
+			return t.hedge(p, req)
+		}
+		p = ps.once // what may be sent only once is never hedged
+	}
 	ctx := req.Context()
 	callCtx, release := p.CallContext(ctx)
-	rt := roundTrip{t: t, req: req, callCtx: callCtx, once: !rewindable(req) || !t.cfg.anyMethod && !idempotent(req)}
+	rt := roundTrip{t: t, req: req, callCtx: callCtx, once: once}
 	returned := false
 	defer func() {
 		if !returned { // next or a hook panicked: the panic goes on, the response kept does not leak
@@ -210,6 +248,7 @@ type roundTrip struct {
 	req     *http.Request
 	callCtx context.Context // the caller's, bounded by the policy's Deadline
 	once    bool            // the request can be sent only once
+	hedged  bool            // an attempt of a hedged call: others may run at the same time
 	n       int             // attempts so far
 
 	// The last attempt's response, kept for the caller: a success, or a retried
@@ -223,6 +262,11 @@ type roundTrip struct {
 func (rt *roundTrip) attempt(actx context.Context) error {
 	rt.n++
 	rt.discard()
+	return rt.send(actx)
+}
+
+// send sends attempt rt.n and keeps its response in rt, if there is one to keep.
+func (rt *roundTrip) send(actx context.Context) error {
 	req := rt.req
 
 	body := req.Body
@@ -245,10 +289,21 @@ func (rt *roundTrip) attempt(actx context.Context) error {
 		sendCtx, cancel = context.WithCancelCause(context.WithoutCancel(actx))
 		stop = context.AfterFunc(actx, func() { cancel(actx.Err()) })
 	}
-	r := req.WithContext(context.WithValue(sendCtx, attemptKey{}, rt.n))
+	var r *http.Request
+	switch {
+	case !rt.hedged:
+		r = req.WithContext(context.WithValue(sendCtx, attemptKey{}, rt.n))
+	case rt.n == 1:
+		r = req.WithContext(sendCtx) // actx carries the number already
+	default:
+		// Attempts in flight together share nothing a RoundTripper might touch.
+		r = req.Clone(sendCtx)
+	}
 	r.Body = body
 	if rt.n > 1 && rt.t.cfg.attemptHeader != "" {
-		r.Header = req.Header.Clone()
+		if !rt.hedged {
+			r.Header = req.Header.Clone()
+		}
 		if r.Header == nil {
 			r.Header = http.Header{}
 		}
