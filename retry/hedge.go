@@ -301,15 +301,7 @@ func (h *hedgeCall[T]) first(now time.Time) error {
 	}
 	r := h.inline(fctx)
 	if h.takeover != nil {
-		h.mu.Lock()
-		helped := h.phase == phaseHelped
-		h.phase = phaseOwn
-		h.mu.Unlock()
-		if helped {
-			// A hedge fell due while fn ran here: takeOver coordinates the call.
-			h.results <- r
-			<-h.finished
-			h.closed = true
+		if h.handOver(r) {
 			return h.err
 		}
 		// A timer that fired all the same has a takeOver on its way, which will find the
@@ -326,6 +318,25 @@ func (h *hedgeCall[T]) first(now time.Time) error {
 	// none: they send their results as their last act, not as the goroutine's.
 	h.reusable = h.reusable && h.results == nil && h.fault == nil
 	return err
+}
+
+// handOver ends the inline phase once the first attempt returned (or panicked) on the
+// caller's goroutine. If a hedge fell due while fn ran, takeOver coordinates the call: the
+// first attempt's result r goes to it, the caller waits until the call is done, and
+// handOver reports true (the call is closed: hedgeRun's cleanup must not run again).
+// Otherwise the caller goes on coordinating the call itself.
+func (h *hedgeCall[T]) handOver(r hedgeResult[T]) bool {
+	h.mu.Lock()
+	helped := h.phase == phaseHelped
+	h.phase = phaseOwn
+	h.mu.Unlock()
+	if !helped {
+		return false
+	}
+	h.results <- r
+	<-h.finished
+	h.closed = true
+	return true
 }
 
 // inline runs the first attempt's fn on the caller's goroutine. A panic or
@@ -354,14 +365,7 @@ func (h *hedgeCall[T]) inline(ctx context.Context) (r hedgeResult[T]) {
 func (h *hedgeCall[T]) inlineFault() {
 	f := hedgeResult[T]{n: 1, end: time.Now(), fault: true, onCaller: true}
 	if h.takeover != nil {
-		h.mu.Lock()
-		helped := h.phase == phaseHelped
-		h.phase = phaseOwn
-		h.mu.Unlock()
-		if helped {
-			h.results <- f
-			<-h.finished
-			h.closed = true // hedgeRun's cleanup must not run a second time
+		if h.handOver(f) {
 			return
 		}
 		h.takeover.Stop()
