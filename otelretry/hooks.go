@@ -120,7 +120,7 @@ func (t *telemetry) errorTypeOf(err error) (typ string) {
 // callState is the state of one observed call. It is itself the context that OnStart
 // returns (the caller's context with the call span, plus this state under the key of its
 // telemetry), so the call needs one allocation beyond the tracer's (two when a sampled
-// call has a failed attempt or fails: see kv), and one Hooks value serves any number of
+// call has a failed attempt or fails, or is hedged: see extra), and one Hooks value serves any number of
 // concurrent calls with no shared mutable state.
 //
 // The events of one call come one after the other, so the state needs no lock. Its
@@ -139,23 +139,42 @@ type callState struct {
 	// an attempt costs no allocation of otelretry's.
 	att attemptState
 
-	// A hedged call's (hooks.Call.Hedging), made only for such calls: a pointer keeps
-	// the state of every other call at its size.
-	hedge *hedgeState
-
-	// Room for the closing attributes of the call's spans that are not made once (see
-	// callEndAttrs), made when first needed: a slice of it passed to SetAttributes
-	// allocates nothing, where a variadic list would allocate at each span. The events of
-	// a call come one after the other, so its spans can share it.
-	kv *[3]attribute.KeyValue
+	// What only some calls need, made when first needed, behind one pointer so that the
+	// state of a first-try success stays in a 160-byte size class.
+	extra *callExtra
 }
 
-// room returns s.kv, emptied.
-func (s *callState) room() []attribute.KeyValue {
-	if s.kv == nil {
-		s.kv = new([3]attribute.KeyValue)
+// callExtra is the part of a call's state that a first-try success never needs.
+type callExtra struct {
+	// Room for the closing attributes of the call's spans that are not made once (see
+	// callEndAttrs): a slice of it passed to SetAttributes allocates nothing, where a
+	// variadic list would allocate at each span. The events of a call come one after
+	// the other, so its spans can share it.
+	kv [3]attribute.KeyValue
+
+	// A hedged call's (hooks.Call.Hedging) attempts; nil for every other call.
+	hedge *hedgeState
+}
+
+// more returns s.extra, made if needed.
+func (s *callState) more() *callExtra {
+	if s.extra == nil {
+		s.extra = new(callExtra)
 	}
-	return s.kv[:0]
+	return s.extra
+}
+
+// room returns the room for closing attributes, emptied.
+func (s *callState) room() []attribute.KeyValue {
+	return s.more().kv[:0]
+}
+
+// hedged returns the state of a hedged call's attempts, nil for any other call.
+func (s *callState) hedged() *hedgeState {
+	if s.extra == nil {
+		return nil
+	}
+	return s.extra.hedge
 }
 
 // attemptState is what otelretry keeps of an attempt from its OnAttempt and OnAttemptEnd
@@ -180,16 +199,21 @@ type hedgeState struct {
 	atts   []attemptState
 }
 
-// current returns the state that the events of attempt a fill: the call's only one,
-// or a's own in a hedged call.
-func (s *callState) current(a hooks.Attempt) *attemptState {
-	if h := s.hedge; h != nil && a.Number > 0 {
-		for len(h.atts) < a.Number {
-			h.atts = append(h.atts, attemptState{})
-		}
-		return &h.atts[a.Number-1]
+// current returns the state that the events of attempt number n fill: the call's only
+// one, or that attempt's own in a hedged call.
+func (s *callState) current(n int) *attemptState {
+	if s.extra != nil && s.extra.hedge != nil && n > 0 {
+		return s.extra.hedge.attempt(n)
 	}
 	return &s.att
+}
+
+// attempt returns the state of attempt n.
+func (h *hedgeState) attempt(n int) *attemptState {
+	for len(h.atts) < n {
+		h.atts = append(h.atts, attemptState{})
+	}
+	return &h.atts[n-1]
 }
 
 // Value answers the state's own key and passes every other to the call's context.
@@ -210,13 +234,15 @@ func (t *telemetry) onStart(ctx context.Context, c hooks.Call) context.Context {
 	op := t.operation(c.Name)
 	names := t.spanNames(op, c)
 	ctx, span := t.tracer.Start(ctx, names.call, internalSpan...)
-	s := &callState{Context: ctx, t: t, op: op, span: span, names: names}
-	if c.Hedging {
-		s.hedge = &hedgeState{atts: make([]attemptState, 0, c.MaxTries)}
-	}
-	if span.IsRecording() {
-		s.recording = true
+	var s *callState
+	if !span.IsRecording() {
+		s = &callState{Context: ctx, t: t, op: op, span: span, names: names}
+	} else {
 		span.SetAttributes(op.callStartAttrs(c.MaxTries)...)
+		s = &callState{Context: ctx, t: t, op: op, span: span, recording: true, names: names}
+	}
+	if c.Hedging {
+		s.extra = &callExtra{hedge: &hedgeState{atts: make([]attemptState, 0, c.MaxTries)}}
 	}
 	return s
 }
@@ -226,7 +252,7 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 	if s == nil {
 		return nil
 	}
-	if s.hedge == nil {
+	if s.hedged() == nil {
 		// An attempt that no OnRetry finished; retry.Do never leaves one, other drivers
 		// might. A hedged call's attempts overlap: each is finished by its own events.
 		s.finishAttempt(&s.att, false, 0, false)
@@ -238,7 +264,7 @@ func (t *telemetry) onAttempt(ctx context.Context, a hooks.Attempt) context.Cont
 		return nil
 	}
 	actx, span := t.tracer.Start(ctx, s.names.attempt, internalSpan...)
-	at := s.current(a)
+	at := s.current(a.Number)
 	at.span, at.rec = span, span.IsRecording()
 	if at.rec {
 		span.SetAttributes(attemptStartAttrs(a.Number)...)
@@ -258,7 +284,7 @@ func (t *telemetry) onAttemptEnd(ctx context.Context, a hooks.Attempt) {
 	if s == nil {
 		return
 	}
-	at := s.current(a)
+	at := s.current(a.Number)
 	at.ended = true
 	at.ctx = ctx
 	at.number = int32(a.Number)
@@ -270,8 +296,8 @@ func (t *telemetry) onAttemptEnd(ctx context.Context, a hooks.Attempt) {
 	if !a.Start.IsZero() {
 		at.end = a.Start.Add(a.Duration)
 	}
-	if a.Hedged && s.hedge != nil {
-		s.hedge.hedges++
+	if h := s.hedged(); a.Hedged && h != nil {
+		h.hedges++
 	}
 	if a.Superseded {
 		// Nothing can follow a superseded attempt: no retry, and a panic of its own is
@@ -285,7 +311,7 @@ func (t *telemetry) onRetry(ctx context.Context, a hooks.Attempt, delay time.Dur
 	if s == nil {
 		return
 	}
-	s.finishAttempt(s.current(a), true, delay, false)
+	s.finishAttempt(s.current(a.Number), true, delay, false)
 	if h := t.in.backoffDuration; h.Enabled(ctx) {
 		h.Record(ctx, delay.Seconds(), s.op.backoff...)
 	}
@@ -297,12 +323,12 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 		return
 	}
 	panicked := r.Outcome == hooks.Panicked
-	if s.hedge != nil {
+	if h := s.hedged(); h != nil {
 		// Every attempt not finished yet ended before the call: the one that succeeded,
 		// those that failed with no retry after them, and the one that panicked (its
 		// OnAttemptEnd saw no error).
-		for i := range s.hedge.atts {
-			at := &s.hedge.atts[i]
+		for i := range h.atts {
+			at := &h.atts[i]
 			s.finishAttempt(at, false, 0, panicked && at.err == nil)
 		}
 	} else {
@@ -335,8 +361,8 @@ func (t *telemetry) onDone(ctx context.Context, r hooks.Result) {
 	if h := t.in.callAttempts; h.Enabled(ctx) {
 		h.Record(ctx, int64(r.Attempts), s.op.callAttemptsOptions(r.Outcome)...)
 	}
-	if h := t.in.callHedges; s.hedge != nil && h.Enabled(ctx) {
-		h.Record(ctx, int64(s.hedge.hedges), s.op.callAttemptsOptions(r.Outcome)...)
+	if h, hs := t.in.callHedges, s.hedged(); hs != nil && h.Enabled(ctx) {
+		h.Record(ctx, int64(hs.hedges), s.op.callAttemptsOptions(r.Outcome)...)
 	}
 }
 
@@ -348,34 +374,34 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 	}
 	t := s.t
 
-	outcome, errType := AttemptSuccess, ""
+	kind, errType := attemptSucceeded, ""
 	switch {
 	case at.superseded:
 		// Canceled by the engine, not failed: no error.type, status Unset.
-		outcome = AttemptSuperseded
+		kind = attemptSuperseded
 	case panicked:
-		outcome, errType = AttemptFailure, ErrorTypePanic
+		kind, errType = attemptFailed, ErrorTypePanic
 	case at.err == nil:
 	case at.timedOut:
-		outcome, errType = AttemptTimeout, ErrorTypeTimeout
+		kind, errType = attemptTimedOut, ErrorTypeTimeout
 	default:
-		outcome = AttemptFailure
+		kind = attemptFailed
 	}
 	event := retried && !t.attemptSpans && s.recording
 
 	metricOn := at.ended && t.in.attemptDuration.Enabled(at.ctx)
-	if outcome == AttemptFailure && errType == "" && (metricOn || at.rec || event) {
+	if kind == attemptFailed && errType == "" && (metricOn || at.rec || event) {
 		errType = t.errorTypeOf(at.err)
 	}
 
 	if metricOn {
 		var opts recordOptions
-		switch outcome {
-		case AttemptSuccess:
+		switch kind {
+		case attemptSucceeded:
 			opts = s.op.attemptSuccess
-		case AttemptTimeout:
+		case attemptTimedOut:
 			opts = s.op.attemptTimeout
-		case AttemptSuperseded:
+		case attemptSuperseded:
 			opts = s.op.attemptSuperseded
 		default:
 			opts = s.op.attemptFailedOptions(t.in, errType)
@@ -385,43 +411,60 @@ func (s *callState) finishAttempt(at *attemptState, retried bool, delay time.Dur
 
 	if span := at.span; span != nil {
 		at.span = nil
-		if at.rec {
-			failed := outcome == AttemptFailure || outcome == AttemptTimeout
-			// A first-try success gets none of these, and needs no room.
-			if at.timedOut || retried || failed || at.superseded {
-				kv := s.room()
-				if at.timedOut {
-					kv = append(kv, AttemptTimedOutKey.Bool(true))
-				}
-				if retried {
-					kv = append(kv, DelayKey.Float64(delay.Seconds()))
-				}
-				if failed {
-					kv = append(kv, ErrorTypeKey.String(errType))
-				}
-				if at.superseded {
-					kv = append(kv, AttemptSupersededKey.Bool(true))
-				}
-				span.SetAttributes(kv...)
-			}
-			if failed {
-				span.SetStatus(codes.Error, errorDescription(at.err, panicked))
-			}
-			endAttemptSpan(span, at)
-		} else {
+		switch {
+		case !at.rec:
 			span.End()
+		case kind == attemptSucceeded && !retried && !at.timedOut:
+			// A first-try success gets no closing attribute and needs no room.
+			endAttemptSpan(span, at)
+		default:
+			s.closeAttemptSpan(span, at, kind, errType, retried, delay, panicked)
 		}
 	}
 
 	if event {
 		kv := append(s.room(), AttemptNumberKey.Int(int(at.number)), DelayKey.Float64(delay.Seconds()))
-		if outcome == AttemptFailure || outcome == AttemptTimeout {
+		if kind == attemptFailed || kind == attemptTimedOut {
 			kv = append(kv, ErrorTypeKey.String(errType))
 		}
 		s.span.AddEvent(BackoffEventName, trace.WithAttributes(kv...))
 	}
 
 	at.ended, at.err, at.ctx, at.superseded = false, nil, nil, false
+}
+
+// The kinds of attempt ends that finishAttempt tells apart.
+const (
+	attemptSucceeded = iota
+	attemptFailed
+	attemptTimedOut
+	attemptSuperseded
+)
+
+// closeAttemptSpan sets the closing attributes and status of a recording attempt span
+// that did not simply succeed, and ends it.
+func (s *callState) closeAttemptSpan(span trace.Span, at *attemptState, kind int, errType string, retried bool, delay time.Duration, panicked bool) {
+	failed := kind == attemptFailed || kind == attemptTimedOut
+	kv := s.room()
+	if at.timedOut {
+		kv = append(kv, AttemptTimedOutKey.Bool(true))
+	}
+	if retried {
+		kv = append(kv, DelayKey.Float64(delay.Seconds()))
+	}
+	if failed {
+		kv = append(kv, ErrorTypeKey.String(errType))
+	}
+	if at.superseded {
+		kv = append(kv, AttemptSupersededKey.Bool(true))
+	}
+	if len(kv) > 0 {
+		span.SetAttributes(kv...)
+	}
+	if failed {
+		span.SetStatus(codes.Error, errorDescription(at.err, panicked))
+	}
+	endAttemptSpan(span, at)
 }
 
 // endSlack is how late an attempt span may be ended with the tracer's own clock rather

@@ -186,7 +186,12 @@ func (p *Policy) run(ctx context.Context, fn func(context.Context) error) error 
 			c.ctx, c.done = nctx, nctx.Done() != nil
 		}
 		c.inHook = false
-		now = time.Now() // the hook's time counts against the deadline
+		if c.hasDL || p.hasAttemptTimeout {
+			// The hook's time counts against the deadline, and the first attempt's
+			// timeout starts after it. Without either, the first attempt's Start is the
+			// call's: a clock read saved on every observed call.
+			now = time.Now()
+		}
 	}
 	if err := c.ctx.Err(); err != nil {
 		return c.end(ctxOutcome(err), now)
