@@ -52,9 +52,6 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 	if fn == nil {
 		panic("retry: Do called with a nil function")
 	}
-	if p.hedge != nil {
-		panic("retry: Do called on a hedging policy (HedgeAfter, HedgeAtQuantile): call its Hedge method or retry.HedgeValue instead")
-	}
 	if p.bare && ctx.Done() == nil {
 		// Nothing to time, observe or cancel: the first attempt needs no bookkeeping.
 		err := fn(ctx)
@@ -163,6 +160,11 @@ func (p *Policy) runBare(ctx context.Context, fn func(context.Context) error, er
 
 // run is Do past its argument checks, for every policy and context.
 func (p *Policy) run(ctx context.Context, fn func(context.Context) error) error {
+	if p.hedge != nil {
+		// Checked here rather than first in Do: a bare policy never hedges, so the fast
+		// path pays nothing for it.
+		panic("retry: Do called on a hedging policy (HedgeAfter, HedgeAtQuantile): call its Hedge method or retry.HedgeValue instead")
+	}
 	c := call{p: p, ctx: ctx, done: ctx.Done() != nil}
 	c.ctxDL, c.hasCtxDL = ctx.Deadline()
 	c.clock = p.hasHooks || p.hasAttemptTimeout || p.hasDeadline || c.hasCtxDL

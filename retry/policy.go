@@ -59,7 +59,7 @@ func (p *Policy) finish() error {
 	h := &p.hooks
 	p.hasHooks = h.OnStart != nil || h.OnAttempt != nil || h.OnAttemptEnd != nil || h.OnTimeout != nil ||
 		h.OnRetry != nil || h.OnGiveup != nil || h.OnDeadline != nil || h.OnDone != nil
-	p.bare = !p.hasHooks && !p.hasAttemptTimeout && !p.hasDeadline && p.budget == nil
+	p.bare = !p.hasHooks && !p.hasAttemptTimeout && !p.hasDeadline && p.budget == nil && p.hedge == nil
 	return nil
 }
 
