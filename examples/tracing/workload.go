@@ -170,74 +170,45 @@ func (p *passLog) attemptsPerCall() map[int]int {
 	return m
 }
 
-// attempts is the number of attempts of all calls.
-func (p *passLog) attempts() int {
+// sum adds f over the calls.
+func (p *passLog) sum(f func(*callLog) int) int {
 	n := 0
 	for _, c := range p.calls {
-		n += c.attempts
+		n += f(c)
 	}
 	return n
 }
+
+// b2i is 1 for true.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// attempts is the number of attempts of all calls.
+func (p *passLog) attempts() int { return p.sum(func(c *callLog) int { return c.attempts }) }
 
 // timeouts is the number of attempts whose own timeout fired, as the engine's
 // OnTimeout hook told the workload.
-func (p *passLog) timeouts() int {
-	n := 0
-	for _, c := range p.calls {
-		n += c.timeouts
-	}
-	return n
-}
+func (p *passLog) timeouts() int { return p.sum(func(c *callLog) int { return c.timeouts }) }
 
 // retries is the number of pauses the policy scheduled (OnRetry).
-func (p *passLog) retries() int {
-	n := 0
-	for _, c := range p.calls {
-		n += len(c.pauses)
-	}
-	return n
-}
+func (p *passLog) retries() int { return p.sum(func(c *callLog) int { return len(c.pauses) }) }
 
 // hedgingCalls is the number of calls of the hedging policy: each records one value of
 // retry.call.hedges, 0 included.
-func (p *passLog) hedgingCalls() int {
-	n := 0
-	for _, c := range p.calls {
-		if c.hedging {
-			n++
-		}
-	}
-	return n
-}
+func (p *passLog) hedgingCalls() int { return p.sum(func(c *callLog) int { return b2i(c.hedging) }) }
 
 // hedges is the number of attempts that the hedge delay started.
-func (p *passLog) hedges() int {
-	n := 0
-	for _, c := range p.calls {
-		n += c.hedges
-	}
-	return n
-}
+func (p *passLog) hedges() int { return p.sum(func(c *callLog) int { return c.hedges }) }
 
 // hedgedCalls is the number of calls that started at least one hedge.
-func (p *passLog) hedgedCalls() int {
-	n := 0
-	for _, c := range p.calls {
-		if c.hedges > 0 {
-			n++
-		}
-	}
-	return n
-}
+func (p *passLog) hedgedCalls() int { return p.sum(func(c *callLog) int { return b2i(c.hedges > 0) }) }
 
 // superseded is the number of attempts canceled because their call ended without them.
-func (p *passLog) superseded() int {
-	n := 0
-	for _, c := range p.calls {
-		n += c.superseded
-	}
-	return n
-}
+func (p *passLog) superseded() int { return p.sum(func(c *callLog) int { return c.superseded }) }
 
 // sortedOutcomes lists the outcomes of m in the order of hooks.Outcome.
 func sortedOutcomes[V any](m map[string]V) []string {
