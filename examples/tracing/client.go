@@ -38,10 +38,9 @@ type client struct {
 	http      *http.Client
 	transport *http.Transport
 
-	// The hedged calls: the hedging policy, and the otelhttp client that HedgeValue's
-	// attempts send their requests with (the retrying Transport does not hedge).
-	hedging *retry.Policy
-	traced  *http.Client
+	// The hedged calls: a second retrying Transport, over the same otelhttp transport,
+	// under the hedging policy. It hedges what it may retry: the GETs.
+	hedging *http.Client
 }
 
 // hedgeDelay is the hedging policy's HedgeAfter: the service answers within -latency
@@ -97,8 +96,8 @@ func newClient(cfg *config, url string, tel *telemetry) (*client, error) {
 	return &client{
 		url:       url + "/item/42",
 		transport: transport,
-		hedging:   hedging,
-		traced:    &http.Client{Transport: inventoryRules{traced}},
+		hedging: &http.Client{Transport: retryhttp.NewTransport(inventoryRules{traced}, hedging,
+			retryhttp.AttemptHeader(headerResend))},
 		http: &http.Client{Transport: retryhttp.NewTransport(inventoryRules{traced}, policy,
 			// The service reads the resend count to know which attempt it answers.
 			// Every call bears the policy's Name, the POSTs too, so that the dashboard
@@ -149,9 +148,6 @@ var workloadHooks = hooks.Hooks{
 		}
 		return nil
 	},
-	// A hedged call's attempts learn their number from the context, for the header
-	// that tells the service which attempt it answers (the retrying Transport sends
-	// it itself).
 	OnAttempt: func(ctx context.Context, a hooks.Attempt) context.Context {
 		l, ok := ctx.Value(callLogKey{}).(*callLog)
 		if !ok {
@@ -164,10 +160,7 @@ var workloadHooks = hooks.Hooks{
 		if a.Hedged {
 			l.hedges++
 		}
-		if !a.Call.Hedging {
-			return nil
-		}
-		return context.WithValue(ctx, attemptKey{}, a.Number)
+		return nil
 	},
 	OnAttemptEnd: func(ctx context.Context, a hooks.Attempt) {
 		if l, ok := ctx.Value(callLogKey{}).(*callLog); ok && a.Superseded {
@@ -196,9 +189,6 @@ var workloadHooks = hooks.Hooks{
 // callLogKey is the context key under which a call carries its *callLog to the hooks.
 type callLogKey struct{}
 
-// attemptKey is the context key under which a hedged call's attempt carries its number.
-type attemptKey struct{}
-
 // call makes call number id, one request through the retrying client, and records in
 // log what happened, as the workload itself sees it: the attempts made, the outcome,
 // the trace. plan is the service's plan, for the log's list of answers.
@@ -206,15 +196,14 @@ func (c *client) call(ctx context.Context, id int, plan func(call, attempt int) 
 	log.plan = plan
 	ctx = context.WithValue(ctx, callLogKey{}, log)
 	start := time.Now()
-	var err error
+	hc := c.http
 	if log.hedge {
-		_, err = c.hedged(ctx, id)
-	} else {
-		var resp *http.Response
-		if resp, err = c.do(ctx, id, log.post); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+		hc = c.hedging
+	}
+	resp, err := c.do(ctx, hc, id, log.post)
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 	log.elapsed = time.Since(start)
 	if !log.ended { // the request never reached the policy
@@ -222,9 +211,9 @@ func (c *client) call(ctx context.Context, id int, plan func(call, attempt int) 
 	}
 }
 
-// do sends the call's request: a GET of the item, or a POST of a reservation that
-// carries an Idempotency-Key, so that the Transport may send it again.
-func (c *client) do(ctx context.Context, id int, post bool) (*http.Response, error) {
+// do sends the call's request with hc: a GET of the item, or a POST of a reservation
+// that carries an Idempotency-Key, so that the Transport may send it again.
+func (c *client) do(ctx context.Context, hc *http.Client, id int, post bool) (*http.Response, error) {
 	method, body := http.MethodGet, io.Reader(nil)
 	if post {
 		method, body = http.MethodPost, strings.NewReader(reservation)
@@ -238,55 +227,10 @@ func (c *client) do(ctx context.Context, id int, post bool) (*http.Response, err
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", "reservation-"+strconv.Itoa(id))
 	}
-	return c.http.Do(req)
+	return hc.Do(req)
 }
 
-// hedged sends the GET of call id under the hedging policy, with retry.HedgeValue around
-// the otelhttp client: each attempt is one request, sent with its attempt span in its
-// context, and the first 200 ends the call. The body is read within the attempt, whose
-// context the call's end cancels.
-func (c *client) hedged(ctx context.Context, id int) ([]byte, error) {
-	return retry.HedgeValue(ctx, c.hedging, func(ctx context.Context) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
-		if err != nil {
-			return nil, retry.Permanent(err)
-		}
-		req.Header.Set(headerCall, strconv.Itoa(id))
-		if n, _ := ctx.Value(attemptKey{}).(int); n > 1 {
-			req.Header.Set(headerResend, strconv.Itoa(n-1))
-		}
-		resp, err := c.traced.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return io.ReadAll(resp.Body)
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return nil, statusErr(resp)
-	})
-}
-
-// statusErr is the error of an answer other than 200, as the retrying Transport would
-// see it: 408, 429 and 5xx are retried (a 429's Retry-After in whole seconds is a delay
-// hint), any other status is permanent.
-func statusErr(resp *http.Response) error {
-	err := &statusError{code: resp.StatusCode}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
-			return retry.WithRetryAfter(err, time.Duration(s)*time.Second)
-		}
-		return err
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-		return err
-	}
-	return retry.Permanent(err)
-}
-
-// statusError is an answer of the service other than 200: the 404 (the item does not
-// exist) of every call, and any status of a hedged call's attempt.
+// statusError is the service's 404: the item does not exist.
 type statusError struct{ code int }
 
 func (e *statusError) Error() string {

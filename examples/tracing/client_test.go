@@ -81,7 +81,7 @@ func TestClientCalls(t *testing.T) {
 		// superseded; the service sees the attempt numbers (a 503 for the wrong one).
 		{"hedged", false, true, []answer{{kind: answerSlow, latency: slowLatency}}, 2, "success", ""},
 		{"hedged, retried", false, true, []answer{{kind: answerUnavailable}, {kind: answerUnavailable}}, 3, "success", ""},
-		{"hedged, not found", false, true, []answer{{kind: answerNotFound}}, 1, "permanent", `retry inventory.get: permanent error after 1 attempt: Get "http://`},
+		{"hedged, not found", false, true, []answer{{kind: answerNotFound}}, 1, "permanent", "retry inventory.get: permanent error after 1 attempt: inventory: 404 Not Found"},
 		{"hedged, throttled", false, true, []answer{{kind: answerThrottled, retryAfter: time.Second}}, 2, "success", ""},
 	} {
 		c := testClient(t, func(_, attempt int) answer {

@@ -12,6 +12,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/retrykit/retrykit/hooks"
 	"github.com/retrykit/retrykit/otelretry"
 	"github.com/retrykit/retrykit/retry"
 )
@@ -99,7 +100,7 @@ func runHedged(t *testing.T, scripts [][]step) (*passLog, retryMetrics) {
 		retry.Hooks(otelretry.Hooks(
 			otelretry.WithMeterProvider(mp),
 			otelretry.WithTracerProvider(tracenoop.NewTracerProvider()),
-		), workloadHooks),
+		), workloadHooks, numbered),
 	)
 	pass := &passLog{pass: 1}
 	for i, script := range scripts {
@@ -312,3 +313,12 @@ func TestSummaryManyAttempts(t *testing.T) {
 		}
 	})
 }
+
+// attemptKey is the context key under which numbered gives an attempt its number.
+type attemptKey struct{}
+
+// numbered tells each attempt's function its number, so that a script can say what
+// attempts that overlap do.
+var numbered = hooks.Hooks{OnAttempt: func(ctx context.Context, a hooks.Attempt) context.Context {
+	return context.WithValue(ctx, attemptKey{}, a.Number)
+}}
