@@ -19,7 +19,7 @@ type config struct {
 	concurrency int     // calls in flight at once
 	fail        float64 // share of attempts answered 503
 	throttle    float64 // share of attempts answered 429 with Retry-After
-	hang        float64 // share of attempts never answered (they trip the attempt timeout)
+	hang        float64 // share of attempts never answered (they trip the attempt timeout, or are hedged)
 	latency     time.Duration
 	retryAfter  time.Duration // the Retry-After of the random mix's 429s, whole seconds
 	hedge       float64       // share of random-mix calls sent under the hedging policy
@@ -89,7 +89,7 @@ func newFlagSet(cfg *config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "`number` of calls in flight at once")
 	fs.Float64Var(&cfg.fail, "fail", 0.3, "`share` (0..1) of random-mix attempts answered 503")
 	fs.Float64Var(&cfg.throttle, "throttle", 0.05, "`share` (0..1) of random-mix attempts answered 429 with\nRetry-After")
-	fs.Float64Var(&cfg.hang, "hang", 0.05, "`share` (0..1) of random-mix attempts never answered: they\ntrip the attempt timeout")
+	fs.Float64Var(&cfg.hang, "hang", 0.05, "`share` (0..1) of random-mix attempts never answered: they\ntrip the attempt timeout, or are hedged under -hedge")
 	fs.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "the service answers after up to this `duration`")
 	fs.DurationVar(&cfg.retryAfter, "retry-after", time.Second, "the Retry-After of the random mix's 429s, in whole seconds")
 	fs.Float64Var(&cfg.hedge, "hedge", 0, "`share` (0..1) of random-mix calls sent with retry.HedgeValue\n"+
