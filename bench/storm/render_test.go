@@ -11,23 +11,16 @@ import (
 // STORM.md.
 
 func (r *jitterResult) workTable() string {
-	header := []string{"clients"}
-	for _, s := range r.Strategies {
-		header = append(header, s.name)
-	}
-	var rows [][]string
-	for ci, c := range r.Clients {
-		row := []string{strconv.Itoa(c)}
-		for si := range r.Strategies {
-			w := r.Points[si][ci].Work
-			row = append(row, fmt.Sprintf("%.1f ±%.1f", w.Mean, w.SE))
-		}
-		rows = append(rows, row)
-	}
-	return table(header, rows)
+	return r.strategyTable(func(p jitterPoint) string { return fmt.Sprintf("%.1f ±%.1f", p.Work.Mean, p.Work.SE) })
 }
 
 func (r *jitterResult) timeTable() string {
+	return r.strategyTable(func(p jitterPoint) string { return fmt.Sprintf("%.2f s ±%.2f", p.Time.Mean, p.Time.SE) })
+}
+
+// strategyTable is a table of a row per client count and a column per strategy, each
+// cell cell's rendering of that point.
+func (r *jitterResult) strategyTable(cell func(jitterPoint) string) string {
 	header := []string{"clients"}
 	for _, s := range r.Strategies {
 		header = append(header, s.name)
@@ -36,8 +29,7 @@ func (r *jitterResult) timeTable() string {
 	for ci, c := range r.Clients {
 		row := []string{strconv.Itoa(c)}
 		for si := range r.Strategies {
-			d := r.Points[si][ci].Time
-			row = append(row, fmt.Sprintf("%.2f s ±%.2f", d.Mean, d.SE))
+			row = append(row, cell(r.Points[si][ci]))
 		}
 		rows = append(rows, row)
 	}
